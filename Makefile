@@ -1,0 +1,80 @@
+# laborcoop — the two commands: `make run` (local system with demo data) and `make test`.
+# Everything runs through uv from the locked environment; the stack is deploy/local/stack.sh.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+UV := python3 -m uv
+STACK := deploy/local/stack.sh
+
+# `make run` and `make test` use separate ports and data directories, so tests never touch
+# the data of a running local system. Override any of them from the environment.
+RUN_STACK_DIR ?= $(CURDIR)/.devstack
+RUN_PG_PORT ?= 55432
+RUN_KAFKA_PORT ?= 59092
+RUN_KAFKA_CONTROLLER_PORT ?= 59093
+TEST_STACK_DIR ?= $(CURDIR)/.devstack-test
+TEST_PG_PORT ?= 56432
+TEST_KAFKA_PORT ?= 59192
+TEST_KAFKA_CONTROLLER_PORT ?= 59193
+
+RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT) \
+	LABORCOOP_KAFKA_PORT=$(RUN_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(RUN_KAFKA_CONTROLLER_PORT)
+TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
+	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
+
+.PHONY: token help bootstrap up down status run stop test test-up lint typecheck fmt bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install uv (from PyPI) and the locked environment
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	@$(UV) sync --frozen --quiet
+
+up: bootstrap ## start PostgreSQL and Kafka for `make run`
+	@$(RUN_ENV) PYTHON=python3 bash $(STACK) up
+
+down: ## stop the services, Kafka and PostgreSQL of `make run`
+	@$(RUN_ENV) bash deploy/local/services.sh stop
+	@$(RUN_ENV) bash $(STACK) down
+
+status: ## show what is running
+	@$(RUN_ENV) bash $(STACK) status
+	@$(RUN_ENV) bash deploy/local/services.sh status
+
+run: up ## the whole system on this machine, with the 2024 demo data
+	@$(RUN_ENV) UV="$(UV)" bash deploy/local/services.sh start
+
+stop: ## stop the four services, keep the stack
+	@$(RUN_ENV) bash deploy/local/services.sh stop
+
+lint: bootstrap ## ruff lint and format check
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+typecheck: bootstrap ## mypy --strict
+	@$(UV) run --frozen mypy libs services tests bench
+
+fmt: bootstrap
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+test-up: bootstrap
+	@$(TEST_ENV) PYTHON=python3 bash $(STACK) up
+
+test: test-up lint typecheck ## every check and test against the real PostgreSQL and Kafka
+	@$(TEST_ENV) $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: test-up ## the benchmarks in bench/ (not part of the tests)
+	@$(TEST_ENV) $(UV) run --frozen python -m bench
+
+clean: down ## stop everything and delete local data
+	@$(TEST_ENV) bash $(STACK) down
+	rm -rf $(RUN_STACK_DIR) $(TEST_STACK_DIR)
+
+PROVINCE ?= 430000
+ROLES ?= province
+token: ## print a development token: make token PROVINCE=310000 ROLES=province
+	@LABORCOOP_JWKS_FILE=$(RUN_STACK_DIR)/keys/jwks.json $(UV) run --frozen --quiet \
+		laborcoop-gateway dev-token --province $(PROVINCE) --roles $(ROLES)

@@ -1,0 +1,180 @@
+"""Bearer-token identity, verified by every service itself (DESIGN.md §6).
+
+Tokens are JWTs signed with EdDSA (Ed25519) or RS256 by the gateway's token endpoint. A service
+loads the public key set once at start-up (a JWKS file locally, the gateway's JWKS URL in a
+cluster) and turns each request's token into a :class:`Principal`.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+from jwt import PyJWK, PyJWKSet
+from jwt.algorithms import OKPAlgorithm
+
+from laborcoop.common.errors import Forbidden, Unauthorized
+from laborcoop.contracts.provinces import is_province_code
+
+ALGORITHMS: Final = ["EdDSA", "RS256"]
+
+
+class Role(StrEnum):
+    PROVINCE = "province"
+    MINISTRY = "ministry"
+    OBSERVER = "observer"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    client_id: str
+    province: str | None
+    roles: frozenset[Role]
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_ministry(self) -> bool:
+        return Role.MINISTRY in self.roles
+
+    def acts_for(self, province: str) -> bool:
+        """True when this principal is the province's own system."""
+        return Role.PROVINCE in self.roles and self.province == province
+
+
+class KeySet:
+    """Public keys by key id, with the issuer and audience every token must name."""
+
+    def __init__(self, jwks: dict[str, Any], *, issuer: str, audience: str) -> None:
+        self._keys: dict[str, PyJWK] = {
+            k.key_id: k for k in PyJWKSet.from_dict(jwks).keys if k.key_id is not None
+        }
+        self._issuer = issuer
+        self._audience = audience
+
+    @classmethod
+    def from_file(cls, path: Path, *, issuer: str, audience: str) -> "KeySet":
+        return cls(json.loads(path.read_text()), issuer=issuer, audience=audience)
+
+    @classmethod
+    async def from_url(cls, url: str, *, issuer: str, audience: str) -> "KeySet":
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            return cls(response.json(), issuer=issuer, audience=audience)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(str(kid))
+            if key is None:
+                raise Unauthorized("token signed by an unknown key")
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return _principal(claims)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    try:
+        roles = frozenset(Role(r) for r in claims.get("roles", []))
+    except ValueError as exc:
+        raise Unauthorized("token names an unknown role") from exc
+    province = claims.get("province")
+    if province is not None and not is_province_code(str(province)):
+        raise Unauthorized("token names an unknown province")
+    if Role.PROVINCE in roles and province is None:
+        raise Unauthorized("a province token must name its province")
+    return Principal(client_id=str(claims["sub"]), province=province, roles=roles)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSigner:
+    """Signs tokens with an Ed25519 key (the gateway's token endpoint, the dev CLI and tests)."""
+
+    private_key: Ed25519PrivateKey
+    key_id: str
+    issuer: str = "laborcoop"
+    audience: str = "laborcoop"
+
+    @classmethod
+    def generate(cls, key_id: str = "dev-1", **kwargs: str) -> "TokenSigner":
+        return cls(Ed25519PrivateKey.generate(), key_id, **kwargs)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key set to publish (``/.well-known/jwks.json``) or write to a file."""
+        public = json.loads(OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        return {"keys": [{**public, "kid": self.key_id, "alg": "EdDSA", "use": "sig"}]}
+
+    def private_pem(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes, key_id: str, **kwargs: str) -> "TokenSigner":
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the signing key must be Ed25519")
+        return cls(key, key_id, **kwargs)
+
+    def sign(
+        self,
+        client_id: str,
+        *,
+        province: str | None,
+        roles: list[str],
+        ttl_s: int = 900,
+        now: float | None = None,
+    ) -> str:
+        issued = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": client_id,
+            "iat": issued,
+            "exp": issued + ttl_s,
+            "roles": roles,
+        }
+        if province is not None:
+            claims["province"] = province
+        return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.key_id})
+
+
+_bearer_prefix = "bearer "
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified principal of this request, or a 401 problem."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith(_bearer_prefix):
+        raise Unauthorized("missing bearer token")
+    keys: KeySet = request.app.state.keys
+    return keys.verify(header[len(_bearer_prefix) :].strip())
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if not principal.roles.intersection(roles):
+        raise Forbidden(f"requires role {' or '.join(roles)}")

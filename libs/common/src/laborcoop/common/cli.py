@@ -1,0 +1,104 @@
+"""The console entry point shared by every service: ``laborcoop-<service> <command>``.
+
+Commands: ``serve`` (API, plus relay and consumers unless ``LABORCOOP_RUN_WORKERS=false``),
+``migrate``, ``relay`` (outbox relay only) and ``consume`` (consumers only) — the last two let
+Kubernetes scale workers apart from the API. A service may add its own commands (``seed``).
+"""
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from laborcoop.common import migrations
+from laborcoop.common.consumer import ConsumerRunner
+from laborcoop.common.db import connect, create_pool
+from laborcoop.common.http import ServiceSpec, create_service_app
+from laborcoop.common.logging import configure_logging
+from laborcoop.common.outbox import OutboxRelay
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.telemetry import configure_tracing
+
+Command = Callable[[ServiceSettings, argparse.Namespace], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraCommand:
+    """A service's own command, e.g. ``seed``; ``arguments`` adds its options to the parser."""
+
+    help: str
+    run: Command
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+async def migrate(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
+    conn = await connect(settings.database_url.get_secret_value())
+    try:
+        return await migrations.migrate(conn, spec.migration_package)
+    finally:
+        await conn.close()
+
+
+async def _run_until_signalled(*runners: OutboxRelay | ConsumerRunner) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: [r.stop() for r in runners])
+    await asyncio.gather(*(r.run() for r in runners))
+
+
+async def _workers(settings: ServiceSettings, spec: ServiceSpec, *, relay: bool) -> None:
+    pool = await create_pool(settings.database_url.get_secret_value())
+    try:
+        if relay:
+            await _run_until_signalled(OutboxRelay(settings, pool))
+        else:
+            await _run_until_signalled(
+                *(ConsumerRunner(settings, pool, s) for s in spec.subscriptions)
+            )
+    finally:
+        await pool.close()
+
+
+def main(
+    spec: ServiceSpec,
+    settings_factory: Callable[[], ServiceSettings],
+    *,
+    default_port: int,
+    extra: Mapping[str, ExtraCommand] | None = None,
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"laborcoop-{spec.title.split()[-1].lower()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the HTTP API (and workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=default_port)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("relay", help="run only the outbox relay")
+    commands.add_parser("consume", help="run only the event consumers")
+    for name, command in (extra or {}).items():
+        sub = commands.add_parser(name, help=command.help)
+        if command.arguments is not None:
+            command.arguments(sub)
+    args = parser.parse_args(argv)
+    settings = settings_factory()
+    configure_logging(settings.log_level)
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+
+    if args.command == "serve":
+        if args.migrate:
+            asyncio.run(migrate(settings, spec))
+        app = create_service_app(spec, settings)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    elif args.command == "migrate":
+        applied = asyncio.run(migrate(settings, spec))
+        print(f"{len(applied)} migration(s) applied")
+    elif args.command in {"relay", "consume"}:
+        asyncio.run(_workers(settings, spec, relay=args.command == "relay"))
+    else:
+        assert extra is not None
+        asyncio.run(extra[args.command].run(settings, args))

@@ -1,0 +1,220 @@
+"""The consumer runner: exactly-once effect over at-least-once delivery (DESIGN.md §5).
+
+For each record: decode the CloudEvent; skip (and count) unknown types; in one database transaction
+record the event id in ``inbox`` and apply the handler — a redelivered id changes nothing. Offsets
+are committed only after the database commit. A record that cannot be decoded, or whose handler
+still fails after ``consumer_max_attempts`` tries with backoff, goes to ``laborcoop.dlq.<group>``
+with headers naming the error, the original topic, partition, offset and attempts; the consumer
+moves on. :meth:`ConsumerRunner.stop` finishes the batch in hand, commits, and leaves the group.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+from pydantic import ValidationError
+
+from laborcoop.common import metrics
+from laborcoop.common.db import Connection, Pool
+from laborcoop.common.kafka import ensure_topics, new_producer
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.telemetry import context_from_headers, tracer
+from laborcoop.contracts import topics
+from laborcoop.contracts.envelope import CloudEvent
+from laborcoop.contracts.events import EventPayload, decode
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, CloudEvent, EventPayload], Awaitable[None]]
+"""Applies one event inside the runner's transaction. Raise to retry; never commit."""
+
+DLQ_HEADERS: Final = ("dlq_error", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts")
+
+
+class UndecodableRecord(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What one consumer group reads and how it applies each event type."""
+
+    group: str
+    topics: Sequence[str]
+    handlers: Mapping[str, Handler]
+
+
+class ConsumerRunner:
+    def __init__(self, settings: ServiceSettings, pool: Pool, subscription: Subscription) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._sub = subscription
+        self._group = settings.topic(subscription.group)
+        self._dlq_topic = settings.topic(topics.dead_letter(subscription.group))
+        self._stopping = asyncio.Event()
+        self.after_db_commit: Callable[[CloudEvent], Awaitable[None]] | None = None
+        """Observer called after an event's transaction committed, before the offset commit."""
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped, reconnecting while Kafka is unavailable."""
+        while not self._stopping.is_set():
+            try:
+                await self._consume_session()
+            except Exception as exc:
+                if self._stopping.is_set():
+                    break
+                log.warning(
+                    "consumer interrupted; reconnecting",
+                    extra={"group": self._group, "error": repr(exc)},
+                )
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+
+    async def _consume_session(self) -> None:
+        await ensure_topics(
+            self._settings, [*self._sub.topics, topics.dead_letter(self._sub.group)]
+        )
+        consumer = AIOKafkaConsumer(
+            *(self._settings.topic(t) for t in self._sub.topics),
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        dlq = new_producer(self._settings, client_id=f"{self._group}-dlq")
+        await consumer.start()
+        try:
+            await dlq.start()
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                for partition, records in batch.items():
+                    await self._process_partition(consumer, dlq, partition, records)
+        finally:
+            await dlq.stop()
+            await consumer.stop()
+
+    async def _process_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        dlq: AIOKafkaProducer,
+        partition: TopicPartition,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+    ) -> None:
+        for record in records:
+            await self._process(dlq, record)
+        await consumer.commit({partition: records[-1].offset + 1})
+
+    async def _process(self, dlq: AIOKafkaProducer, record: ConsumerRecord[bytes, bytes]) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        with tracer().start_as_current_span(
+            f"process {record.topic}",
+            context=context_from_headers(headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self._group,
+                "messaging.kafka.offset": record.offset,
+            },
+        ):
+            try:
+                event = _decode(record)
+                handler = self._sub.handlers.get(event.type)
+                if handler is None:
+                    metrics.CONSUMED.labels(self._group, "skipped_unknown").inc()
+                    return
+                payload = _decode_payload(event)
+            except UndecodableRecord as exc:
+                await self._dead_letter(dlq, record, exc, attempts=1)
+                return
+            await self._apply_with_retries(dlq, record, event, payload, handler)
+
+    async def _apply_with_retries(
+        self,
+        dlq: AIOKafkaProducer,
+        record: ConsumerRecord[bytes, bytes],
+        event: CloudEvent,
+        payload: EventPayload,
+        handler: Handler,
+    ) -> None:
+        attempts = self._settings.consumer_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                outcome = await self._apply_once(event, payload, handler)
+            except Exception as exc:
+                if attempt == attempts:
+                    log.exception("event failed; dead-lettered", extra={"event_id": event.id})
+                    await self._dead_letter(dlq, record, exc, attempts=attempt)
+                    return
+                await asyncio.sleep(self._settings.consumer_backoff_s * 2 ** (attempt - 1))
+                continue
+            metrics.CONSUMED.labels(self._group, outcome).inc()
+            if self.after_db_commit is not None:
+                await self.after_db_commit(event)
+            return
+
+    async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> str:
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                """INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING RETURNING true""",
+                self._sub.group,
+                event.id,
+                event.type,
+            )
+            if not inserted:
+                return "duplicate"
+            await handler(conn, event, payload)
+        return "applied"
+
+    async def _dead_letter(
+        self,
+        dlq: AIOKafkaProducer,
+        record: ConsumerRecord[bytes, bytes],
+        error: BaseException,
+        *,
+        attempts: int,
+    ) -> None:
+        headers = [
+            *record.headers,
+            ("dlq_error", f"{type(error).__name__}: {error}"[:1000].encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
+        await dlq.send_and_wait(
+            self._dlq_topic, value=record.value, key=record.key, headers=headers
+        )
+        metrics.CONSUMED.labels(self._group, "dead_lettered").inc()
+
+
+def _decode(record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
+    if record.value is None:
+        raise UndecodableRecord("empty record value")
+    try:
+        event = CloudEvent.from_json_bytes(record.value)
+    except ValidationError as exc:
+        raise UndecodableRecord(f"not a CloudEvent: {_first_error(exc)}") from exc
+    return event
+
+
+def _decode_payload(event: CloudEvent) -> EventPayload:
+    try:
+        return decode(event)
+    except ValidationError as exc:
+        raise UndecodableRecord(f"data does not match {event.type}: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"

@@ -1,0 +1,50 @@
+"""The asyncpg pool. One request or one message is one transaction, opened at the boundary."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import asyncpg.pool
+
+if TYPE_CHECKING:
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+    Connection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    )
+else:  # asyncpg's classes are generic only in its stubs
+    Pool = asyncpg.Pool
+    Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            json_type, encoder=_dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"application_name": "laborcoop", "timezone": "UTC"},
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection[asyncpg.Record]:
+    """A single connection (for a relay leader's lock or a CLI), with the same codecs."""
+    conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(
+        dsn, server_settings={"application_name": "laborcoop", "timezone": "UTC"}
+    )
+    await _init_connection(conn)
+    return conn

@@ -1,0 +1,240 @@
+"""Errors as classes that carry their HTTP status, rendered as RFC 9457 problem+json.
+
+Hierarchy (all subclasses of :class:`Problem`):
+
+- ``BadRequest`` 400, ``InvalidInput`` 422 (with field errors) — the request itself is wrong;
+- ``Unauthorized`` 401 — no valid bearer token; ``Forbidden`` 403 — the principal may not do this;
+- ``NotFound`` 404 — absent, or not visible to the caller;
+- ``Conflict`` 409 — the resource's state forbids the change (``InvalidState`` names the state);
+- ``PreconditionFailed`` 412 / ``PreconditionRequired`` 428 — ``If-Match`` stale or missing;
+- ``PayloadTooLarge`` 413; ``TooManyRequests`` 429; ``ServiceUnavailable`` 503.
+
+Every response carries ``trace_id`` so an operator can find the request's trace and logs.
+"""
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
+
+from laborcoop.common.telemetry import current_trace_id
+
+PROBLEM_JSON: Final = "application/problem+json"
+TYPE_BASE: Final = "https://laborcoop.cn/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class ProblemDocument(BaseModel):
+    """The body of every error response (documented in each route's ``responses``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    trace_id: str | None = None
+    errors: list[FieldError] = []
+    current_state: str | None = None
+
+
+class Problem(Exception):
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+
+class BadRequest(Problem):
+    status, slug = 400, "bad-request"
+
+
+class InvalidInput(Problem):
+    status, slug = 422, "invalid-input"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = list(errors)
+
+    @classmethod
+    def field(cls, field: str, message: str, code: str = "invalid") -> "InvalidInput":
+        return cls([FieldError(field=field, message=message, code=code)])
+
+
+class Unauthorized(Problem):
+    status, slug = 401, "unauthorized"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="laborcoop"'
+
+
+class Forbidden(Problem):
+    status, slug = 403, "forbidden"
+
+
+class NotFound(Problem):
+    status, slug = 404, "not-found"
+
+
+class Conflict(Problem):
+    status, slug = 409, "conflict"
+
+
+class InvalidState(Conflict):
+    """A transition the aggregate's current state does not allow."""
+
+    slug = "invalid-state"
+
+    def __init__(self, current_state: str, action: str) -> None:
+        super().__init__(f"cannot {action} while {current_state}", current_state=current_state)
+
+
+class PreconditionFailed(Problem):
+    status, slug = 412, "precondition-failed"
+
+
+class PreconditionRequired(Problem):
+    status, slug = 428, "precondition-required"
+
+
+class PayloadTooLarge(Problem):
+    status, slug = 413, "payload-too-large"
+
+
+class TooManyRequests(Problem):
+    status, slug = 429, "too-many-requests"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"rate exceeded; retry after {retry_after_s} s")
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+class ServiceUnavailable(Problem):
+    status, slug = 503, "unavailable"
+
+
+def problem_response(
+    status: int,
+    *,
+    slug: str,
+    title: str | None = None,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "trace_id": current_trace_id(),
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [e.model_dump() for e in errors]
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    return [
+        FieldError(field=_field_path(e["loc"]), message=e["msg"], code=e["type"])
+        for e in exc.errors()
+    ]
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=getattr(exc, "errors", ()),
+        headers=exc.headers or None,
+        **exc.extensions,
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc)
+    return problem_response(
+        422,
+        slug=InvalidInput.slug,
+        detail="; ".join(f"{e.field}: {e.message}" for e in errors),
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem_response(
+        exc.status_code,
+        slug=HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-"),
+        detail=str(exc.detail) if exc.detail else None,
+        instance=request.url.path,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(500, slug="internal", instance=request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each problem it may answer, as problem+json."""
+    kinds: tuple[type[Problem], ...] = (*problems, InvalidInput, Unauthorized)
+    statuses = sorted({kind.status for kind in kinds})
+    return {
+        status: {
+            "model": ProblemDocument,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {}},
+        }
+        for status in statuses
+    }

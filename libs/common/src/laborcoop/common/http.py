@@ -1,0 +1,256 @@
+"""The FastAPI application every service is built from: lifespan, middleware, health, metrics.
+
+``create_service_app`` wires, once at start-up, the database pool (migrations checked), the key set
+that verifies bearer tokens, the outbox relay and the service's consumers; everything is held in
+``app.state`` and handed to routes through the ``Annotated`` dependencies below.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from laborcoop.common import metrics, migrations
+from laborcoop.common.auth import KeySet
+from laborcoop.common.consumer import ConsumerRunner, Subscription
+from laborcoop.common.db import Pool, create_pool
+from laborcoop.common.errors import PayloadTooLarge, install_problem_handlers, problem_response
+from laborcoop.common.logging import configure_logging
+from laborcoop.common.outbox import OutboxRelay
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
+
+StartHook = Callable[[FastAPI], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its routers, migrations, consumers and extra start-up work."""
+
+    title: str
+    version: str
+    description: str
+    routers: Sequence[APIRouter]
+    migration_package: str
+    subscriptions: Sequence[Subscription] = ()
+    on_startup: Sequence[StartHook] = ()
+    on_shutdown: Sequence[StartHook] = ()
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Workers:
+    relay: OutboxRelay
+    consumers: list[ConsumerRunner]
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        self.tasks += [asyncio.create_task(c.run(), name="consumer") for c in self.consumers]
+
+    async def stop(self) -> None:
+        self.relay.stop()
+        for consumer in self.consumers:
+            consumer.stop()
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
+        for task in self.tasks:
+            task.cancel()
+
+
+async def load_keys(settings: ServiceSettings) -> KeySet | None:
+    if settings.jwks_file is not None:
+        return KeySet.from_file(
+            settings.jwks_file, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    if settings.jwks_url is not None:
+        return await KeySet.from_url(
+            settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    return None
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(
+            settings.database_url.get_secret_value(),
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        app.state.pool = pool
+        if getattr(app.state, "keys", None) is None:
+            app.state.keys = await load_keys(settings)
+        workers = Workers(
+            relay=OutboxRelay(settings, pool),
+            consumers=[ConsumerRunner(settings, pool, s) for s in spec.subscriptions],
+        )
+        app.state.workers = workers
+        for hook in spec.on_startup:
+            await hook(app)
+        if settings.run_workers:
+            workers.start()
+        try:
+            yield
+        finally:
+            await workers.stop()
+            for hook in spec.on_shutdown:
+                await hook(app)
+            await pool.close()
+
+    configure_logging(settings.log_level)
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    app = FastAPI(
+        title=spec.title,
+        version=spec.version,
+        description=spec.description,
+        lifespan=lifespan,
+        openapi_tags=spec.openapi_tags,
+    )
+    app.state.settings = settings
+    app.state.keys = None
+    install_problem_handlers(app)
+    app.include_router(_operations_router(spec))
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def _operations_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Database reachable and migrations at head",
+        responses={503: {"description": "Not ready"}},
+    )
+    async def readyz(request: Request) -> Response:
+        checks = await _readiness(request.app, spec.migration_package)
+        ready = checks["database"] == "ok" and checks["migrations"] == "ok"
+        if ready:
+            return _json({"status": "ready", "checks": checks})
+        return problem_response(503, slug="not-ready", detail="not ready", checks=checks)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus_metrics(request: Request) -> Response:
+        await request.app.state.workers.relay.report_backlog()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _readiness(app: FastAPI, migration_package: str) -> dict[str, str]:
+    pool: Pool = app.state.pool
+    checks = {"database": "ok", "migrations": "ok"}
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            missing = await migrations.pending(conn, migration_package)
+        if missing:
+            checks["migrations"] = f"{len(missing)} pending"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["migrations"] = "unknown"
+    return checks
+
+
+def _json(body: dict[str, Any]) -> Response:
+    from fastapi.responses import JSONResponse  # noqa: PLC0415
+
+    return JSONResponse(body)
+
+
+def get_pool(request: Request) -> Pool:
+    pool: Pool = request.app.state.pool
+    return pool
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+DbPool = Annotated[Pool, Depends(get_pool)]
+Settings = Annotated[ServiceSettings, Depends(get_settings)]
+
+
+class BodyLimitMiddleware:
+    """Answers 413 problem+json for a body over ``max_bytes``, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise PayloadTooLarge(f"body exceeds {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            slug=PayloadTooLarge.slug,
+            detail=f"body exceeds {self.max_bytes} bytes",
+            instance=scope["path"],
+        )
+        await response(scope, receive, send)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, route).observe(
+                time.perf_counter() - started
+            )

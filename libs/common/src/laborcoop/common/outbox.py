@@ -1,0 +1,209 @@
+"""The transactional outbox and its relay (DESIGN.md §5).
+
+A command calls :func:`add_events` inside its transaction; nothing reaches Kafka before commit.
+:class:`OutboxRelay` publishes committed rows in id order: one replica at a time holds an advisory
+lock and relays; it wakes on ``NOTIFY`` and polls as a fallback; it deletes rows only after the
+broker acknowledged them, so a broker outage delays events and never loses or fails a write.
+"""
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Final
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+
+from laborcoop.common import metrics
+from laborcoop.common.db import Connection, Pool, connect
+from laborcoop.common.kafka import new_producer
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.telemetry import (
+    context_from_traceparent,
+    current_traceparent,
+    tracer,
+)
+from laborcoop.contracts.envelope import CONTENT_TYPE, CloudEvent
+from laborcoop.contracts.events import spec_for
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "laborcoop_outbox"
+
+
+async def add_events(
+    conn: Connection, settings: ServiceSettings, events: Sequence[CloudEvent]
+) -> None:
+    """Insert ``events`` in the caller's transaction, with the current trace context."""
+    if not events:
+        return
+    traceparent = current_traceparent()
+    rows = []
+    for event in events:
+        spec = spec_for(event.type)
+        if spec is None:
+            raise ValueError(f"unregistered event type {event.type}")
+        if event.traceparent is None and traceparent is not None:
+            event = event.model_copy(update={"traceparent": traceparent})  # noqa: PLW2901
+        rows.append(
+            (
+                event.id,
+                settings.topic(spec.topic),
+                event.subject,
+                event.type,
+                event.to_json_bytes(),
+                event.traceparent,
+            )
+        )
+    await conn.executemany(
+        """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        rows,
+    )
+    await conn.execute(f"NOTIFY {CHANNEL}")
+
+
+class OutboxRelay:
+    def __init__(self, settings: ServiceSettings, pool: Pool) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._service = settings.service_name
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lock_key = zlib.crc32(f"laborcoop.relay.{self._service}".encode())
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until stopped; while another replica leads, stand by and retry the lock."""
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+                log.warning("relay interrupted; retrying", extra={"error": repr(exc)})
+            metrics.RELAY_LEADER.labels(self._service).set(0)
+            await self._sleep(self._settings.relay_poll_interval_s)
+
+    async def _lead(self) -> None:
+        dsn = self._settings.database_url.get_secret_value()
+        leader_conn = await connect(dsn)
+        try:
+            if not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                return
+            metrics.RELAY_LEADER.labels(self._service).set(1)
+            await leader_conn.add_listener(CHANNEL, self._on_notify)
+            await self._relay_while_leader()
+        finally:
+            with suppress(Exception):
+                await leader_conn.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _relay_while_leader(self) -> None:
+        producer: AIOKafkaProducer | None = None
+        try:
+            while not self._stopping.is_set():
+                if producer is None:
+                    producer = await self._start_producer()
+                    if producer is None:
+                        continue
+                try:
+                    relayed = await self.drain(producer)
+                except Exception as exc:
+                    log.warning("publishing failed; rows kept", extra={"error": repr(exc)})
+                    await _stop_quietly(producer)
+                    producer = None
+                    await self._sleep(self._settings.relay_poll_interval_s)
+                    continue
+                if relayed == 0:
+                    await self._sleep(self._settings.relay_poll_interval_s)
+        finally:
+            if producer is not None:
+                await _stop_quietly(producer)
+
+    async def _start_producer(self) -> AIOKafkaProducer | None:
+        producer = new_producer(self._settings, client_id=f"{self._service}-relay")
+        try:
+            await producer.start()
+        except Exception as exc:
+            log.warning("kafka unavailable; outbox keeps events", extra={"error": repr(exc)})
+            await _stop_quietly(producer)
+            await self._sleep(self._settings.relay_poll_interval_s)
+            return None
+        return producer
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def drain(self, producer: AIOKafkaProducer) -> int:
+        """Publish every pending row batch by batch; returns how many were published."""
+        total = 0
+        while not self._stopping.is_set():
+            rows = await self._pool.fetch(
+                "SELECT id, topic, key, event_type, event_id, value, traceparent"
+                " FROM outbox ORDER BY id LIMIT $1",
+                self._settings.relay_batch_size,
+            )
+            if not rows:
+                break
+            await self._publish(producer, rows)
+            await self._pool.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+            metrics.OUTBOX_RELAYED.labels(self._service).inc(len(rows))
+            total += len(rows)
+        await self.report_backlog()
+        return total
+
+    async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
+        deliveries = [await self._send(producer, row) for row in rows]
+        await asyncio.gather(*deliveries)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, row: asyncpg.Record
+    ) -> "asyncio.Future[object]":
+        parent = context_from_traceparent(row["traceparent"])
+        with tracer().start_as_current_span(
+            f"send {row['topic']}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": row["topic"],
+                "messaging.message.id": str(row["event_id"]),
+            },
+        ):
+            headers = [
+                ("ce_type", row["event_type"].encode()),
+                ("ce_id", str(row["event_id"]).encode()),
+                ("content-type", CONTENT_TYPE.encode()),
+            ]
+            traceparent = current_traceparent() or row["traceparent"]
+            if traceparent:
+                headers.append(("traceparent", traceparent.encode()))
+            future: asyncio.Future[object] = await producer.send(
+                row["topic"], value=bytes(row["value"]), key=row["key"].encode(), headers=headers
+            )
+            return future
+
+    async def report_backlog(self) -> None:
+        row = await self._pool.fetchrow(
+            "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age"
+            " FROM outbox"
+        )
+        assert row is not None
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(row["n"])
+        metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(float(row["age"]))
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    with suppress(Exception):
+        await producer.stop()

@@ -1,0 +1,5 @@
+from laborcoop.common.settings import ServiceSettings
+
+
+class RegistrySettings(ServiceSettings):
+    service_name: str = "registry"
