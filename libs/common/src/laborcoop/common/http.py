@@ -205,17 +205,29 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(scope, receive, send)
             return
-        received = 0
+        messages, too_large = await self._buffer(receive)
+        if too_large:
+            await self._reject(scope, receive, send)
+            return
+        replay = iter(messages)
 
-        async def counting_receive() -> Message:
-            nonlocal received
+        async def replaying_receive() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replaying_receive, send)
+
+    async def _buffer(self, receive: Receive) -> tuple[list[Message], bool]:
+        """Read a body of unknown length, stopping as soon as it passes the limit."""
+        messages: list[Message] = []
+        received = 0
+        while True:
             message = await receive()
+            messages.append(message)
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise PayloadTooLarge(f"body exceeds {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
+                return messages, True
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return messages, False
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -1,0 +1,161 @@
+"""Test support: the local stack's coordinates, fresh databases, running apps, tokens, waiting."""
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from laborcoop.common.auth import KeySet, TokenSigner
+from laborcoop.common.settings import ServiceSettings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where `make test`'s PostgreSQL and Kafka listen (the variables stack.sh reads)."""
+
+    stack_dir: Path
+    pg_port: int
+    kafka_port: int
+    kafka_controller_port: int
+    pg_user: str = "laborcoop"
+    pg_password: str = "laborcoop"
+
+    @classmethod
+    def from_env(cls) -> "Stack":
+        root = Path(__file__).resolve().parents[5]
+        return cls(
+            stack_dir=Path(os.environ.get("LABORCOOP_STACK_DIR", root / ".devstack-test")),
+            pg_port=int(os.environ.get("LABORCOOP_PG_PORT", "56432")),
+            kafka_port=int(os.environ.get("LABORCOOP_KAFKA_PORT", "59192")),
+            kafka_controller_port=int(os.environ.get("LABORCOOP_KAFKA_CONTROLLER_PORT", "59193")),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point deploy/local/stack.sh at this stack."""
+        return {
+            "LABORCOOP_STACK_DIR": str(self.stack_dir),
+            "LABORCOOP_PG_PORT": str(self.pg_port),
+            "LABORCOOP_KAFKA_PORT": str(self.kafka_port),
+            "LABORCOOP_KAFKA_CONTROLLER_PORT": str(self.kafka_controller_port),
+        }
+
+    def dsn(self, database: str) -> str:
+        auth = f"{self.pg_user}:{self.pg_password}"
+        return f"postgresql://{auth}@127.0.0.1:{self.pg_port}/{database}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+
+class Tokens:
+    """Mints tokens with the tests' own key, one call per kind of caller."""
+
+    def __init__(self, signer: TokenSigner) -> None:
+        self.signer = signer
+
+    def province(self, code: str, *, client: str | None = None) -> dict[str, str]:
+        token = self.signer.sign(client or f"hr-{code}", province=code, roles=["province"])
+        return {"Authorization": f"Bearer {token}"}
+
+    def ministry(self) -> dict[str, str]:
+        token = self.signer.sign("mohrss", province=None, roles=["ministry"])
+        return {"Authorization": f"Bearer {token}"}
+
+    def observer(self) -> dict[str, str]:
+        token = self.signer.sign("observer", province=None, roles=["observer"])
+        return {"Authorization": f"Bearer {token}"}
+
+    def keyset(self) -> KeySet:
+        return KeySet(self.signer.jwks(), issuer=self.signer.issuer, audience=self.signer.audience)
+
+
+@asynccontextmanager
+async def running(app: FastAPI, keys: KeySet) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan (pool, relay, consumers); the client calls it in-process."""
+    app.state.keys = keys
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Poll ``check`` until it returns something other than ``None``/``False``; fail on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result is not None and result is not False:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` from the beginning, once at least ``expect`` have arrived."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+        extra: Any = await consumer.getmany(timeout_ms=300)
+        for partition_records in extra.values():
+            records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_for(
+    cls: type[S], stack: Stack, *, database_url: str, topic_prefix: str, **overrides: Any
+) -> S:
+    """Settings of a service under test: its own database and topic namespace, quick polling."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "kafka_bootstrap": stack.kafka_bootstrap,
+        "topic_prefix": topic_prefix,
+        "relay_poll_interval_s": 0.2,
+        "consumer_backoff_s": 0.01,
+        "db_pool_min": 1,
+        "db_pool_max": 5,
+        **overrides,
+    }
+    return cls(**values)
+
+
+def consumed(group: str, outcome: str) -> float:
+    """How many events ``group`` has consumed with ``outcome`` (from the Prometheus counter)."""
+    value = REGISTRY.get_sample_value(
+        "laborcoop_events_consumed_total", {"group": group, "outcome": outcome}
+    )
+    return value or 0.0

@@ -1,0 +1,86 @@
+"""Bad requests get problem+json naming the field, and nothing is written."""
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from laborcoop.testing import Tokens
+
+VALID = {"name": "南康木工", "province": "360000", "category": "skilled_trades"}
+
+
+async def nothing_written(app: FastAPI) -> bool:
+    pool = app.state.pool
+    brands = await pool.fetchval("SELECT count(*) FROM brands")
+    events = await pool.fetchval("SELECT count(*) FROM outbox")
+    return bool(brands == 0 and events == 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({k: v for k, v in VALID.items() if k != "name"}, "name"),
+        ({**VALID, "colour": "red"}, "colour"),
+        ({**VALID, "province": "990000"}, "province"),
+        ({**VALID, "province": 360000}, "province"),
+        ({**VALID, "name": ["南康木工"]}, "name"),
+        ({**VALID, "name": "x" * 65}, "name"),
+    ],
+    ids=["missing", "unknown", "bad-province", "wrong-type-province", "wrong-type-name", "long"],
+)
+async def test_invalid_body_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+    registry_app: FastAPI,
+    tokens: Tokens,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    answer = await client.post("/v1/brands", json=body, headers=tokens.province("360000"))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == 422
+    assert field in [e["field"] for e in problem["errors"]]
+    assert problem["trace_id"]
+    assert await nothing_written(registry_app)
+
+
+async def test_malformed_json_is_a_422(
+    client: httpx.AsyncClient, registry_app: FastAPI, tokens: Tokens
+) -> None:
+    answer = await client.post(
+        "/v1/brands",
+        content=b'{"name": ',
+        headers={**tokens.province("360000"), "content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["code"] == "json_invalid"
+    assert await nothing_written(registry_app)
+
+
+async def test_oversized_body_is_a_413(
+    client: httpx.AsyncClient, registry_app: FastAPI, tokens: Tokens
+) -> None:
+    body = {**VALID, "description": "长" * 600_000}
+    answer = await client.post("/v1/brands", json=body, headers=tokens.province("360000"))
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert await nothing_written(registry_app)
+
+
+async def test_streamed_oversized_body_is_a_413(
+    client: httpx.AsyncClient, registry_app: FastAPI, tokens: Tokens
+) -> None:
+    async def chunks() -> Any:
+        for _ in range(40):
+            yield b" " * 65536
+
+    answer = await client.post(
+        "/v1/brands",
+        content=chunks(),
+        headers={**tokens.province("360000"), "content-type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert await nothing_written(registry_app)

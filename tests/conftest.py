@@ -1,0 +1,67 @@
+"""Cross-service fixtures: the registry and the gateway running in-process against the real stack.
+
+The gateway forwards commands to the registry app through an in-process transport, so a test
+drives the same path a provincial system does: gateway → registry → outbox → Kafka → projection.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from laborcoop.gateway.app import create_app as create_gateway
+from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.registry.app import create_app as create_registry
+from laborcoop.registry.settings import RegistrySettings
+from laborcoop.testing import Stack, Tokens, running, settings_for
+from laborcoop.testing.fixtures import Databases
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: RegistrySettings | GatewaySettings
+
+    @property
+    def pool(self) -> object:
+        return self.app.state.pool
+
+
+@dataclass
+class System:
+    registry: Running
+    gateway: Running
+
+
+@pytest.fixture
+async def system(
+    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
+) -> AsyncIterator[System]:
+    registry_settings = settings_for(
+        RegistrySettings,
+        stack,
+        topic_prefix=topic_prefix,
+        database_url=await databases.fresh("laborcoop.registry.migrations"),
+    )
+    gateway_settings = settings_for(
+        GatewaySettings,
+        stack,
+        topic_prefix=topic_prefix,
+        database_url=await databases.fresh("laborcoop.gateway.migrations"),
+    )
+    registry_app = create_registry(registry_settings)
+    gateway_app = create_gateway(gateway_settings)
+    async with (
+        running(registry_app, tokens.keyset()) as registry_client,
+        running(gateway_app, tokens.keyset()) as gateway_client,
+    ):
+        gateway_app.state.upstreams["registry"] = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=registry_app), base_url="http://registry"
+        )
+        yield System(
+            registry=Running(registry_app, registry_client, registry_settings),
+            gateway=Running(gateway_app, gateway_client, gateway_settings),
+        )

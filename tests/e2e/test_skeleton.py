@@ -1,0 +1,45 @@
+"""The walking skeleton: a brand registered through the gateway is listed by the gateway."""
+
+from typing import Any
+
+from laborcoop.testing import Tokens, eventually
+from tests.conftest import System
+
+HUNAN = "430000"
+
+
+async def test_registered_brand_reaches_the_gateway_projection(
+    system: System, tokens: Tokens
+) -> None:
+    hunan = tokens.province(HUNAN)
+    created = await system.gateway.client.post(
+        "/v1/brands",
+        json={"name": "安化黑茶茶艺师", "province": HUNAN, "category": "skilled_trades"},
+        headers=hunan,
+    )
+    assert created.status_code == 201, created.text
+    brand = created.json()
+    assert created.headers["location"] == f"/v1/brands/{brand['id']}"
+
+    async def listed() -> list[dict[str, Any]] | None:
+        page = await system.gateway.client.get("/v1/brands", headers=hunan)
+        items: list[dict[str, Any]] = page.json()["items"]
+        return items or None
+
+    items = await eventually(listed)
+    assert items == [
+        {
+            "id": brand["id"],
+            "name": "安化黑茶茶艺师",
+            "province": HUNAN,
+            "category": "skilled_trades",
+            "status": "registered",
+            "version": 1,
+        }
+    ]
+
+
+async def test_gateway_reads_need_a_token(system: System) -> None:
+    answer = await system.gateway.client.get("/v1/brands")
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == "application/problem+json"
