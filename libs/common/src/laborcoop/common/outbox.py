@@ -24,6 +24,7 @@ from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import (
     context_from_traceparent,
     current_traceparent,
+    traceparent_of,
     tracer,
 )
 from laborcoop.contracts.envelope import CONTENT_TYPE, CloudEvent
@@ -32,6 +33,8 @@ from laborcoop.contracts.events import spec_for
 log = logging.getLogger(__name__)
 
 CHANNEL: Final = "laborcoop_outbox"
+CONTENT_TYPE_HEADER: Final = "content-type"
+CONTENT_TYPE_VALUE: Final = CONTENT_TYPE.encode()
 
 
 async def add_events(
@@ -144,55 +147,77 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def drain(self, producer: AIOKafkaProducer) -> int:
-        """Publish every pending row batch by batch; returns how many were published."""
+        """Publish every pending row, batch by batch; returns how many were published.
+
+        While the broker acknowledges one batch, the next is read; rows are deleted only after
+        their batch was acknowledged, and if any send fails nothing of that batch is deleted.
+        """
         total = 0
-        while not self._stopping.is_set():
-            rows = await self._pool.fetch(
-                "SELECT id, topic, key, event_type, event_id, value, traceparent"
-                " FROM outbox ORDER BY id LIMIT $1",
-                self._settings.relay_batch_size,
-            )
-            if not rows:
-                break
-            await self._publish(producer, rows)
-            await self._pool.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
-            metrics.OUTBOX_RELAYED.labels(self._service).inc(len(rows))
-            total += len(rows)
+        deleting: asyncio.Task[None] | None = None
+        rows = await self._fetch(after_id=0)
+        try:
+            while rows and not self._stopping.is_set():
+                acks = [await self._send(producer, row) for row in rows]
+                fetching = asyncio.create_task(self._fetch(after_id=rows[-1]["id"]))
+                try:
+                    await asyncio.gather(*acks)
+                except BaseException:
+                    fetching.cancel()
+                    raise
+                if deleting is not None:
+                    await deleting
+                deleting = asyncio.create_task(self._delete(rows))
+                total += len(rows)
+                rows = await fetching
+        finally:
+            if deleting is not None:
+                await deleting
         await self.report_backlog()
         return total
 
-    async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
-        deliveries = [await self._send(producer, row) for row in rows]
-        await asyncio.gather(*deliveries)
+    async def _fetch(self, *, after_id: int) -> list[asyncpg.Record]:
+        return await self._pool.fetch(
+            "SELECT id, topic, key, event_type, event_id::text AS event_id, value, traceparent"
+            " FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+            after_id,
+            self._settings.relay_batch_size,
+        )
+
+    async def _delete(self, rows: Sequence[asyncpg.Record]) -> None:
+        await self._pool.execute(
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        metrics.OUTBOX_RELAYED.labels(self._service).inc(len(rows))
 
     async def _send(
         self, producer: AIOKafkaProducer, row: asyncpg.Record
     ) -> "asyncio.Future[object]":
-        parent = context_from_traceparent(row["traceparent"])
-        with tracer().start_as_current_span(
+        """Hand one row to the producer inside a PRODUCER span; returns its delivery future."""
+        span = tracer().start_span(
             f"send {row['topic']}",
-            context=parent,
+            context=context_from_traceparent(row["traceparent"]),
             kind=trace.SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
                 "messaging.destination.name": row["topic"],
-                "messaging.message.id": str(row["event_id"]),
+                "messaging.message.id": row["event_id"],
             },
-        ):
+        )
+        try:
             headers = [
                 ("ce_type", row["event_type"].encode()),
-                ("ce_id", str(row["event_id"]).encode()),
-                ("content-type", CONTENT_TYPE.encode()),
+                ("ce_id", row["event_id"].encode()),
+                (CONTENT_TYPE_HEADER, CONTENT_TYPE_VALUE),
             ]
-            traceparent = current_traceparent() or row["traceparent"]
+            traceparent = traceparent_of(span) or row["traceparent"]
             if traceparent:
                 headers.append(("traceparent", traceparent.encode()))
             future: asyncio.Future[object] = await producer.send(
-                row["topic"], value=bytes(row["value"]), key=row["key"].encode(), headers=headers
+                row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
             )
             return future
+        finally:
+            span.end()
 
     async def report_backlog(self) -> None:
         row = await self._pool.fetchrow(

@@ -53,6 +53,14 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+def traceparent_of(span: trace.Span) -> str | None:
+    """The W3C ``traceparent`` naming ``span`` (without attaching it as the current span)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
 def context_from_traceparent(traceparent: str | None) -> Context:
     if not traceparent:
         return Context()

@@ -1,0 +1,20 @@
+"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench`` runs them all)."""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from bench import relay
+from laborcoop.testing import Stack
+
+BENCHMARKS: dict[str, Callable[[Stack], Awaitable[bool]]] = {"relay": relay.run}
+
+
+async def main(names: list[str]) -> int:
+    stack = Stack.from_env()
+    results = [await BENCHMARKS[name](stack) for name in names or list(BENCHMARKS)]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

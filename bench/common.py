@@ -1,0 +1,60 @@
+"""Shared pieces of the benchmarks: the stack, a scratch database, timing and reporting."""
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from uuid import uuid4
+
+from laborcoop.common import migrations
+from laborcoop.common.db import connect
+from laborcoop.testing import Stack
+
+
+@asynccontextmanager
+async def scratch_database(stack: Stack, *packages: str) -> AsyncIterator[str]:
+    """A migrated database that exists for one benchmark."""
+    name = f"bench_{uuid4().hex[:10]}"
+    admin = await connect(stack.dsn("postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await connect(stack.dsn(name))
+        try:
+            await migrations.migrate(conn, *packages)
+        finally:
+            await conn.close()
+        yield stack.dsn(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class Rate:
+    label: str
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+    def line(self) -> str:
+        rate = f"{self.per_second:9.0f}/s"
+        return f"  {self.label:<34} {self.count:>7} in {self.seconds:6.2f} s = {rate}"
+
+
+async def timed(label: str, count: int, work: Callable[[], Awaitable[object]]) -> Rate:
+    started = time.perf_counter()
+    await work()
+    return Rate(label, count, time.perf_counter() - started)
+
+
+def report(title: str, measured: Rate, baseline: Rate, goal: float) -> bool:
+    ratio = measured.per_second / baseline.per_second
+    verdict = "meets" if ratio >= goal else "MISSES"
+    print(title)
+    print(measured.line())
+    print(baseline.line())
+    print(f"  ratio {ratio:.2f} (goal >= {goal}) {verdict} the goal")
+    return ratio >= goal
