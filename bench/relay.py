@@ -9,6 +9,7 @@ import os
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 from bench.common import Rate, report, scratch_database, timed
 from laborcoop.common.db import Pool, create_pool
@@ -64,7 +65,7 @@ async def run(stack: Stack) -> bool:
         settings = ServiceSettings(
             service_name="bench",
             environment="test",
-            database_url=dsn,
+            database_url=SecretStr(dsn),
             kafka_bootstrap=stack.kafka_bootstrap,
             topic_prefix=f"bench{uuid4().hex[:8]}.",
         )
