@@ -23,7 +23,7 @@ RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT)
 TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
 
-.PHONY: token help bootstrap up down status run stop test test-up lint typecheck fmt bench clean
+.PHONY: schemas token help bootstrap up down status run stop test test-up lint typecheck fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -78,3 +78,6 @@ ROLES ?= province
 token: ## print a development token: make token PROVINCE=310000 ROLES=province
 	@LABORCOOP_JWKS_FILE=$(RUN_STACK_DIR)/keys/jwks.json $(UV) run --frozen --quiet \
 		laborcoop-gateway dev-token --province $(PROVINCE) --roles $(ROLES)
+
+schemas: bootstrap ## regenerate docs/events/ (JSON Schemas + AsyncAPI) from libs/contracts
+	@$(UV) run --frozen python -m laborcoop.contracts.schemas docs/events

@@ -34,6 +34,7 @@ async def test_registered_brand_reaches_the_gateway_projection(
             "province": HUNAN,
             "category": "skilled_trades",
             "status": "registered",
+            "level": None,
             "version": 1,
         }
     ]

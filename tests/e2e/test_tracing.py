@@ -15,7 +15,7 @@ async def test_request_relay_and_consumer_share_one_trace(
 ) -> None:
     answer = await system.registry.client.post(
         "/v1/brands",
-        json={"name": "兰州拉面师", "province": "620000", "category": "c"},
+        json={"name": "兰州拉面师", "province": "620000", "category": "skilled_trades"},
         headers=tokens.province("620000"),
     )
     assert answer.status_code == 201

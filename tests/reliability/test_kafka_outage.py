@@ -14,7 +14,9 @@ async def test_writes_survive_a_broker_outage_and_arrive_once(
 ) -> None:
     hebei = tokens.province(HEBEI)
     first = await system.registry.client.post(
-        "/v1/brands", json={"name": "河北福嫂", "province": HEBEI, "category": "c"}, headers=hebei
+        "/v1/brands",
+        json={"name": "河北福嫂", "province": HEBEI, "category": "skilled_trades"},
+        headers=hebei,
     )
     assert first.status_code == 201
     group = system.gateway.settings.topic(GROUP)
@@ -24,7 +26,7 @@ async def test_writes_survive_a_broker_outage_and_arrive_once(
     for n in range(WRITES):
         answer = await system.registry.client.post(
             "/v1/brands",
-            json={"name": f"河北福嫂{n}", "province": HEBEI, "category": "c"},
+            json={"name": f"河北福嫂{n}", "province": HEBEI, "category": "skilled_trades"},
             headers=hebei,
         )
         assert answer.status_code == 201, answer.text

@@ -13,6 +13,7 @@ from laborcoop.common.db import Connection, Pool, create_pool
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import BrandRegistered
+from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event
 from laborcoop.testing import Stack, consumed, eventually, read_topic, settings_for
@@ -82,7 +83,9 @@ async def harness(stack: Stack, databases: Databases, topic_prefix: str) -> Asyn
 
 
 def brand_event(name: str = "潜江龙虾工") -> CloudEvent:
-    payload = BrandRegistered(brand_id=uuid4(), name=name, province="420000", category="c")
+    payload = BrandRegistered(
+        brand_id=uuid4(), name=name, province="420000", category=BrandCategory.SKILLED_TRADES
+    )
     return new_event(payload, subject=str(payload.brand_id), version=1, provinces=["420000"])
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationError
 
 from laborcoop.contracts import decode, new_event
 from laborcoop.contracts.brands import BrandRegistered
+from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CloudEvent, format_sequence
 from laborcoop.contracts.events import spec_for
 from laborcoop.contracts.ids import uuid7
@@ -42,7 +43,9 @@ def test_codes_outside_the_system_are_refused(code: str) -> None:
 
 
 def _event() -> CloudEvent:
-    payload = BrandRegistered(brand_id=uuid4(), name="河北福嫂", province="130000", category="x")
+    payload = BrandRegistered(
+        brand_id=uuid4(), name="河北福嫂", province="130000", category=BrandCategory.SKILLED_TRADES
+    )
     return new_event(payload, subject=str(payload.brand_id), version=3, provinces=["130000"])
 
 
@@ -90,6 +93,8 @@ def test_payloads_are_frozen_and_registered_with_their_topic() -> None:
     spec = spec_for(BrandRegistered.event_type)
     assert spec is not None
     assert spec.topic == "laborcoop.registry.brands"
-    payload = BrandRegistered(brand_id=uuid4(), name="n", province="130000", category="c")
+    payload = BrandRegistered(
+        brand_id=uuid4(), name="n", province="130000", category=BrandCategory.SKILLED_TRADES
+    )
     with pytest.raises(ValidationError):
         payload.name = "other"  # type: ignore[misc]

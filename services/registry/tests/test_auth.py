@@ -8,7 +8,7 @@ import pytest
 from laborcoop.common.auth import TokenSigner
 from laborcoop.testing import Tokens
 
-BODY = {"name": "蕲春艾灸师", "province": "420000", "category": "c"}
+BODY = {"name": "蕲春艾灸师", "province": "420000", "category": "skilled_trades"}
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -33,3 +34,21 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(position, dict):
         raise InvalidInput.field("cursor", "not a cursor returned by this API")
     return position
+
+
+def page_of(items: list[T], limit: int, position: Callable[[T], dict[str, Any]]) -> Page[T]:
+    """The first ``limit`` of ``items`` (fetched with ``limit + 1``) and the cursor after them."""
+    if len(items) <= limit:
+        return Page(items=items)
+    kept = items[:limit]
+    return Page(items=kept, next_cursor=encode_cursor(position(kept[-1])))
+
+
+def cursor_value(cursor: str | None, key: str) -> Any:
+    """The ``key`` of a cursor's position, or None without a cursor."""
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    if key not in position:
+        raise InvalidInput.field("cursor", "not a cursor of this list")
+    return position[key]

@@ -1,14 +1,111 @@
-"""Events of the registry's labour brands (topic ``laborcoop.registry.brands``)."""
+"""Events of the registry's labour brands (topic ``laborcoop.registry.brands``).
+
+Every event names the brand in ``subject`` and its province in ``provinces``; ``sequence`` is the
+brand's version after the change. Payloads carry what a consumer needs without calling back.
+"""
 
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from laborcoop.contracts import topics
+from laborcoop.contracts.codes import (
+    BrandCategory,
+    BrandLevel,
+    BrandOwnership,
+    BrandStatus,
+    DevelopmentStage,
+    Industry,
+)
 from laborcoop.contracts.events import EventPayload, event_type
 
 
-@event_type("cn.laborcoop.registry.brand.registered.v1", topic=topics.BRANDS)
-class BrandRegistered(EventPayload):
+class BrandAttributes(EventPayload):
+    """The descriptive attributes of a brand, as registered or after an update."""
+
     brand_id: UUID
     name: str
     province: str
-    category: str
+    city_code: str | None = None
+    category: BrandCategory
+    ownership: BrandOwnership | None = None
+    occupations: tuple[str, ...] = ()
+    industry: Industry | None = None
+    description: str | None = None
+    operator: str | None = None
+    development_stage: DevelopmentStage | None = None
+
+
+@event_type("cn.laborcoop.registry.brand.registered.v1", topic=topics.BRANDS)
+class BrandRegistered(BrandAttributes):
+    """A province registered a labour brand."""
+
+
+@event_type("cn.laborcoop.registry.brand.updated.v1", topic=topics.BRANDS)
+class BrandUpdated(BrandAttributes):
+    """A brand's attributes changed; ``changed`` names the fields, the rest is the new state."""
+
+    changed: tuple[str, ...] = ()
+
+
+@event_type("cn.laborcoop.registry.brand.recognised.v1", topic=topics.BRANDS)
+class BrandRecognised(EventPayload):
+    """An authority recognised (认定) the brand at ``level``."""
+
+    brand_id: UUID
+    level: BrandLevel
+    previous_level: BrandLevel | None = None
+    recognised_by: str
+
+
+@event_type("cn.laborcoop.registry.brand.suspended.v1", topic=topics.BRANDS)
+class BrandSuspended(EventPayload):
+    """The brand was suspended; ``suspended_by`` is the role that did it."""
+
+    brand_id: UUID
+    reason: str
+    suspended_by: str
+
+
+@event_type("cn.laborcoop.registry.brand.reinstated.v1", topic=topics.BRANDS)
+class BrandReinstated(EventPayload):
+    """A suspension was lifted; the brand is back in ``status``."""
+
+    brand_id: UUID
+    status: BrandStatus
+    level: BrandLevel | None = None
+
+
+@event_type("cn.laborcoop.registry.brand.retired.v1", topic=topics.BRANDS)
+class BrandRetired(EventPayload):
+    """The brand left the register for good."""
+
+    brand_id: UUID
+    reason: str
+
+
+class IndicatorFigures(BaseModel):
+    """Figures of one period; a figure the reporter does not know is absent, never zero."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    practitioners: int | None = None
+    jobs_created: int | None = None
+    people_trained: int | None = None
+    labour_income_yuan: int | None = None
+    output_value_yuan: int | None = None
+    average_monthly_wage_yuan: int | None = None
+    skilled_share: float | None = None
+    satisfaction: float | None = None
+
+
+@event_type("cn.laborcoop.registry.brand.indicators_reported.v1", topic=topics.BRANDS)
+class BrandIndicatorsReported(EventPayload):
+    """A brand's indicators for ``period``; ``revision`` > 1 is a correction of the last."""
+
+    brand_id: UUID
+    period: str
+    figures: IndicatorFigures
+    revision: int
+    correction: bool
+    source: str | None = None

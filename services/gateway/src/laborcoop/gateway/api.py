@@ -21,6 +21,7 @@ class BrandSummary(ApiModel):
     province: str
     category: str
     status: str
+    level: str | None
     version: int
 
 
@@ -40,7 +41,8 @@ async def list_brands(
     after = UUID(decode_cursor(cursor)["id"]) if cursor else None
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            """SELECT brand_id AS id, name, province, category, status, version FROM brand_view
+            """SELECT brand_id AS id, name, province, category, status, level, version
+               FROM brand_view
                WHERE ($1::text IS NULL OR province = $1)
                  AND ($2::uuid IS NULL OR brand_id > $2)
                ORDER BY brand_id LIMIT $3""",

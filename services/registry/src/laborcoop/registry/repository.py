@@ -1,35 +1,235 @@
 """All SQL of the registry. Functions take the caller's connection; none commits."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from laborcoop.common.auth import Role
 from laborcoop.common.db import Connection
-from laborcoop.registry.domain import Brand
+from laborcoop.contracts.brands import IndicatorFigures
+from laborcoop.contracts.codes import (
+    BrandCategory,
+    BrandLevel,
+    BrandOwnership,
+    BrandStatus,
+    DevelopmentStage,
+    Industry,
+)
+from laborcoop.contracts.envelope import CloudEvent
+from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
 
-_COLUMNS = "id, name, province, category, version, created_at, updated_at"
+_COLUMNS = (
+    "id, province, name, city_code, category, ownership, occupations, industry_section,"
+    " industry_division, description, operator, development_stage, status, level, suspended_by,"
+    " version, created_at, updated_at"
+)
 
 
 class DuplicateName(Exception):
     pass
 
 
+def _row(brand: Brand) -> tuple[Any, ...]:
+    a = brand.attributes
+    return (
+        brand.id,
+        brand.province,
+        a.name,
+        a.city_code,
+        a.category,
+        a.ownership,
+        list(a.occupations),
+        a.industry.section if a.industry else None,
+        a.industry.division if a.industry else None,
+        a.description,
+        a.operator,
+        a.development_stage,
+        brand.status,
+        brand.level,
+        brand.suspended_by,
+        brand.version,
+        brand.created_at,
+        brand.updated_at,
+    )
+
+
+def _brand(row: asyncpg.Record) -> Brand:
+    industry = (
+        Industry(section=row["industry_section"], division=row["industry_division"])
+        if row["industry_section"]
+        else None
+    )
+    attributes = Attributes(
+        name=row["name"],
+        category=BrandCategory(row["category"]),
+        city_code=row["city_code"],
+        ownership=_opt(BrandOwnership, row["ownership"]),
+        occupations=tuple(row["occupations"]),
+        industry=industry,
+        description=row["description"],
+        operator=row["operator"],
+        development_stage=_opt(DevelopmentStage, row["development_stage"]),
+    )
+    return Brand(
+        id=row["id"],
+        province=row["province"],
+        attributes=attributes,
+        status=BrandStatus(row["status"]),
+        level=_opt(BrandLevel, row["level"]),
+        suspended_by=_opt(Role, row["suspended_by"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _opt(kind: Any, value: str | None) -> Any:
+    return kind(value) if value is not None else None
+
+
 async def insert(conn: Connection, brand: Brand) -> None:
+    placeholders = ", ".join(f"${i}" for i in range(1, 19))
     try:
-        await conn.execute(
-            f"INSERT INTO brands ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            brand.id,
-            brand.name,
-            brand.province,
-            brand.category,
-            brand.version,
-            brand.created_at,
-            brand.updated_at,
-        )
+        await conn.execute(f"INSERT INTO brands ({_COLUMNS}) VALUES ({placeholders})", *_row(brand))
     except asyncpg.UniqueViolationError as exc:
-        raise DuplicateName(brand.name) from exc
+        raise DuplicateName(brand.attributes.name) from exc
+
+
+async def update(conn: Connection, brand: Brand) -> None:
+    """Write the brand's new state (the caller holds the row lock from :func:`get_for_update`)."""
+    assignments = ", ".join(f"{c.strip()} = ${i}" for i, c in enumerate(_COLUMNS.split(","), 1))
+    try:
+        await conn.execute(f"UPDATE brands SET {assignments} WHERE id = $1", *_row(brand))
+    except asyncpg.UniqueViolationError as exc:
+        raise DuplicateName(brand.attributes.name) from exc
 
 
 async def get(conn: Connection, brand_id: UUID) -> Brand | None:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM brands WHERE id = $1", brand_id)
-    return Brand(**dict(row)) if row else None
+    return _brand(row) if row else None
+
+
+async def get_for_update(conn: Connection, brand_id: UUID) -> Brand | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM brands WHERE id = $1 FOR UPDATE", brand_id)
+    return _brand(row) if row else None
+
+
+async def find_by_name(conn: Connection, province: str, name: str) -> Brand | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM brands WHERE province = $1 AND name = $2", province, name
+    )
+    return _brand(row) if row else None
+
+
+@dataclass(frozen=True)
+class BrandFilter:
+    province: str | None = None
+    category: str | None = None
+    level: str | None = None
+    status: str | None = None
+    occupation: str | None = None
+    name_contains: str | None = None
+
+
+async def search(
+    conn: Connection, where: BrandFilter, *, after: UUID | None, limit: int
+) -> list[Brand]:
+    pattern = _like_pattern(where.name_contains) if where.name_contains else None
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM brands
+            WHERE ($1::text IS NULL OR province = $1) AND ($2::text IS NULL OR category = $2)
+              AND ($3::text IS NULL OR level = $3) AND ($4::text IS NULL OR status = $4)
+              AND ($5::text IS NULL OR occupations @> ARRAY[$5::text])
+              AND ($6::text IS NULL OR name ILIKE $6 ESCAPE '\\')
+              AND ($7::uuid IS NULL OR id > $7)
+            ORDER BY id LIMIT $8""",
+        where.province,
+        where.category,
+        where.level,
+        where.status,
+        where.occupation,
+        pattern,
+        after,
+        limit,
+    )
+    return [_brand(r) for r in rows]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def append_history(conn: Connection, events: Sequence[CloudEvent]) -> None:
+    await conn.executemany(
+        "INSERT INTO brand_events (brand_id, version, event_id, type, time, data)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        [(UUID(e.subject), e.version, UUID(e.id), e.type, e.time, e.data) for e in events],
+    )
+
+
+async def history(
+    conn: Connection, brand_id: UUID, *, after_version: int, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT event_id, type, version, time, data FROM brand_events
+           WHERE brand_id = $1 AND version > $2 ORDER BY version LIMIT $3""",
+        brand_id,
+        after_version,
+        limit,
+    )
+
+
+def _report(row: asyncpg.Record) -> IndicatorReport:
+    return IndicatorReport(
+        period=row["period"],
+        figures=IndicatorFigures.model_validate(row["figures"]),
+        revision=row["revision"],
+        source=row["source"],
+        reported_at=row["reported_at"],
+    )
+
+
+async def current_report(conn: Connection, brand_id: UUID, period: str) -> IndicatorReport | None:
+    row = await conn.fetchrow(
+        """SELECT period, revision, figures, source, reported_at FROM brand_indicators
+           WHERE brand_id = $1 AND period = $2 ORDER BY revision DESC LIMIT 1""",
+        brand_id,
+        period,
+    )
+    return _report(row) if row else None
+
+
+async def current_reports(conn: Connection, brand_id: UUID) -> list[IndicatorReport]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (period) period, revision, figures, source, reported_at
+           FROM brand_indicators WHERE brand_id = $1 ORDER BY period, revision DESC""",
+        brand_id,
+    )
+    return [_report(r) for r in rows]
+
+
+async def revisions(conn: Connection, brand_id: UUID, period: str) -> list[IndicatorReport]:
+    rows = await conn.fetch(
+        """SELECT period, revision, figures, source, reported_at FROM brand_indicators
+           WHERE brand_id = $1 AND period = $2 ORDER BY revision""",
+        brand_id,
+        period,
+    )
+    return [_report(r) for r in rows]
+
+
+async def insert_report(conn: Connection, brand_id: UUID, report: IndicatorReport) -> None:
+    await conn.execute(
+        """INSERT INTO brand_indicators (brand_id, period, revision, figures, source, reported_at)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        brand_id,
+        report.period,
+        report.revision,
+        report.figures.model_dump(mode="json", exclude_none=True),
+        report.source,
+        report.reported_at,
+    )

@@ -1,33 +1,122 @@
-"""Registry use cases: each is one transaction that saves the aggregate and its events."""
+"""Registry use cases. Each runs inside the one transaction its caller opened, loads the brand
+(locked), calls the aggregate, saves it, and hands its events to the history and the outbox."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
-from laborcoop.common.auth import Principal, Role, require_role
-from laborcoop.common.db import Pool
-from laborcoop.common.errors import Conflict, Forbidden
+from laborcoop.common.auth import Principal
+from laborcoop.common.db import Connection
+from laborcoop.common.errors import Conflict, NotFound
 from laborcoop.common.outbox import add_events
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.versioning import check_version
+from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.registry import repository
-from laborcoop.registry.domain import Brand
-from laborcoop.registry.schemas import BrandCreate
+from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
+
+Clock = Callable[[], datetime]
 
 
-async def register_brand(
-    pool: Pool, settings: ServiceSettings, principal: Principal, command: BrandCreate
-) -> Brand:
-    require_role(principal, Role.PROVINCE)
-    if not principal.acts_for(command.province):
-        raise Forbidden("a province registers only its own brands")
-    brand = Brand.register(
-        name=command.name,
-        province=command.province,
-        category=command.category,
-        now=datetime.now(UTC),
-    )
-    async with pool.acquire() as conn, conn.transaction():
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The use cases, bound to the service's settings and clock."""
+
+    settings: ServiceSettings
+    clock: Clock = utc_now
+
+    async def register(
+        self, conn: Connection, principal: Principal, province: str, attributes: Attributes
+    ) -> Brand:
+        brand = Brand.register(
+            principal, province=province, attributes=attributes, now=self.clock()
+        )
         try:
             await repository.insert(conn, brand)
         except repository.DuplicateName as exc:
-            raise Conflict(f"brand {command.name!r} already exists in {command.province}") from exc
-        await add_events(conn, settings, brand.pending_events)
-    return brand
+            raise _duplicate(attributes.name, province) from exc
+        await self._publish(conn, brand)
+        return brand
+
+    async def update(
+        self,
+        conn: Connection,
+        principal: Principal,
+        brand_id: UUID,
+        if_match: str | None,
+        change: Callable[[Attributes], Attributes],
+    ) -> Brand:
+        brand = await self._load(conn, brand_id, if_match, required=True)
+        if brand.update(principal, change(brand.attributes), self.clock()):
+            await self._save(conn, brand)
+        return brand
+
+    async def transition(
+        self,
+        conn: Connection,
+        brand_id: UUID,
+        if_match: str | None,
+        act: Callable[[Brand, datetime], None],
+    ) -> Brand:
+        """Apply one lifecycle command (recognise, suspend, reinstate, retire)."""
+        brand = await self._load(conn, brand_id, if_match, required=False)
+        act(brand, self.clock())
+        await self._save(conn, brand)
+        return brand
+
+    async def report_indicators(
+        self,
+        conn: Connection,
+        principal: Principal,
+        brand_id: UUID,
+        period: str,
+        figures: IndicatorFigures,
+        source: str | None,
+    ) -> tuple[IndicatorReport, bool]:
+        """The period's current report, and whether this call created it."""
+        brand = await self._load(conn, brand_id, None, required=False)
+        current = await repository.current_report(conn, brand_id, period)
+        report = brand.report_indicators(
+            principal,
+            period=period,
+            figures=figures,
+            source=source,
+            current=current,
+            now=self.clock(),
+        )
+        if report is None:
+            assert current is not None
+            return current, False
+        await repository.insert_report(conn, brand_id, report)
+        await self._save(conn, brand)
+        return report, True
+
+    async def _load(
+        self, conn: Connection, brand_id: UUID, if_match: str | None, *, required: bool
+    ) -> Brand:
+        brand = await repository.get_for_update(conn, brand_id)
+        if brand is None:
+            raise NotFound(f"no brand {brand_id}")
+        check_version(if_match, brand.version, required=required)
+        return brand
+
+    async def _save(self, conn: Connection, brand: Brand) -> None:
+        try:
+            await repository.update(conn, brand)
+        except repository.DuplicateName as exc:
+            raise _duplicate(brand.attributes.name, brand.province) from exc
+        await self._publish(conn, brand)
+
+    async def _publish(self, conn: Connection, brand: Brand) -> None:
+        await repository.append_history(conn, brand.pending_events)
+        await add_events(conn, self.settings, brand.pending_events)
+        brand.pending_events.clear()
+
+
+def _duplicate(name: str, province: str) -> Conflict:
+    return Conflict(f"a brand named {name!r} already exists in {province}", field="name")

@@ -5,6 +5,7 @@ CREATE TABLE brand_view (
     province    char(6)     NOT NULL,
     category    text        NOT NULL,
     status      text        NOT NULL,
+    level       text,
     version     integer     NOT NULL,
     updated_at  timestamptz NOT NULL
 );

@@ -1,0 +1,127 @@
+"""``Idempotency-Key`` for commands: a retry with the same key gets the first response.
+
+The key is claimed, the command runs and its response is stored in one transaction, so a command
+that fails leaves no key behind, and a concurrent retry waits on the claim and then replays.
+Keys belong to the calling client; reusing one for a different request is a 422.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Final, TypeVar
+
+from fastapi import Depends, Header, Request, Response
+
+from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.db import Connection, Pool
+from laborcoop.common.errors import InvalidInput
+
+T = TypeVar("T")
+
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+_KEPT_HEADERS: Final = ("content-type", "location", "etag")
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One state-changing request: who sent it, and its idempotency key if it has one."""
+
+    client_id: str
+    key: str | None
+    method: str
+    path: str
+    fingerprint: str
+
+    async def execute(
+        self,
+        pool: Pool,
+        work: Callable[[Connection], Awaitable[T]],
+        render: Callable[[T], Response],
+    ) -> Response:
+        """Run ``work`` in one transaction and render its result, or replay the stored answer."""
+        async with pool.acquire() as conn, conn.transaction():
+            if self.key is not None:
+                replay = await self._claim(conn)
+                if replay is not None:
+                    return replay
+            response = render(await work(conn))
+            if self.key is not None:
+                await self._store(conn, response)
+            return response
+
+    async def _claim(self, conn: Connection) -> Response | None:
+        claimed = await conn.fetchval(
+            """INSERT INTO idempotency_keys (client_id, key, method, path, fingerprint)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true""",
+            self.client_id,
+            self.key,
+            self.method,
+            self.path,
+            self.fingerprint,
+        )
+        if claimed:
+            return None
+        stored = await conn.fetchrow(
+            """SELECT method, path, fingerprint, status, headers, body FROM idempotency_keys
+               WHERE client_id = $1 AND key = $2""",
+            self.client_id,
+            self.key,
+        )
+        assert stored is not None
+        if (stored["method"], stored["path"], stored["fingerprint"]) != (
+            self.method,
+            self.path,
+            self.fingerprint,
+        ):
+            raise InvalidInput.field(
+                "Idempotency-Key", "this key was already used for a different request", "reused"
+            )
+        headers = {**stored["headers"], REPLAYED_HEADER: "true"}
+        return Response(stored["body"], status_code=stored["status"], headers=headers)
+
+    async def _store(self, conn: Connection, response: Response) -> None:
+        headers = {h: v for h in _KEPT_HEADERS if (v := response.headers.get(h)) is not None}
+        await conn.execute(
+            """UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
+               WHERE client_id = $1 AND key = $2""",
+            self.client_id,
+            self.key,
+            response.status_code,
+            headers,
+            bytes(response.body),
+        )
+
+
+async def command_request(
+    request: Request,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=8,
+            max_length=128,
+            description="Unique per command; a retry with the same key returns the first answer.",
+        ),
+    ] = None,
+) -> CommandRequest:
+    body = await request.body()
+    fingerprint = hashlib.sha256(_canonical(body)).hexdigest()
+    return CommandRequest(
+        client_id=principal.client_id,
+        key=idempotency_key,
+        method=request.method,
+        path=request.url.path,
+        fingerprint=fingerprint,
+    )
+
+
+def _canonical(body: bytes) -> bytes:
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return body
+
+
+Command = Annotated[CommandRequest, Depends(command_request)]

@@ -1,0 +1,116 @@
+"""Code lists of the domain (DOMAIN.md), kept in one place for every service and partner."""
+
+import re
+from enum import StrEnum
+from typing import Annotated, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+
+class BrandCategory(StrEnum):
+    SKILLED_TRADES = "skilled_trades"  # 技能型
+    PRODUCTION_LIFE_SERVICES = "production_life_services"  # 生产生活服务型
+    CULTURE_TOURISM = "culture_tourism"  # 文化和旅游型
+    LIVELIHOOD_SUPPORT = "livelihood_support"  # 民生保障型
+    INTANGIBLE_HERITAGE = "intangible_heritage"  # 非遗传承型
+    EMERGING_INDUSTRIES = "emerging_industries"  # 新兴产业
+    AGRICULTURE = "agriculture"  # 种植养殖类
+
+
+class BrandOwnership(StrEnum):
+    REGIONAL_PUBLIC = "regional_public"  # 区域公用品牌
+    ENTERPRISE = "enterprise"  # 企业品牌
+
+
+class BrandLevel(StrEnum):
+    """Who recognised the brand (认定); ordered from the lowest authority to the highest."""
+
+    COUNTY = "county"
+    CITY = "city"
+    PROVINCE = "province"
+    NATIONAL = "national"
+
+    @property
+    def rank(self) -> int:
+        return list(BrandLevel).index(self)
+
+
+class BrandStatus(StrEnum):
+    REGISTERED = "registered"
+    RECOGNISED = "recognised"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+
+
+class DevelopmentStage(StrEnum):
+    DISCOVERY = "discovery"  # 发现培育
+    GROWTH = "growth"  # 发展提升
+    EXPANSION = "expansion"  # 壮大升级
+
+
+_OCCUPATION = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
+
+
+def _check_occupation(code: str) -> str:
+    if not _OCCUPATION.match(code):
+        raise ValueError("occupation codes have the form d-dd-dd-dd (职业分类大典 2022)")
+    return code
+
+
+OccupationCode = Annotated[str, AfterValidator(_check_occupation)]
+
+# GB/T 4754-2017: each section letter and the range of its two-digit divisions.
+INDUSTRY_SECTIONS: Final = {
+    "A": (1, 5),
+    "B": (6, 12),
+    "C": (13, 43),
+    "D": (44, 46),
+    "E": (47, 50),
+    "F": (51, 52),
+    "G": (53, 60),
+    "H": (61, 62),
+    "I": (63, 65),
+    "J": (66, 69),
+    "K": (70, 70),
+    "L": (71, 72),
+    "M": (73, 75),
+    "N": (76, 79),
+    "O": (80, 82),
+    "P": (83, 83),
+    "Q": (84, 85),
+    "R": (86, 90),
+    "S": (91, 96),
+    "T": (97, 97),
+}
+
+
+class Industry(BaseModel):
+    """A GB/T 4754-2017 section (A–T) and one of its two-digit divisions, e.g. A 04 (渔业)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    section: str = Field(pattern=r"^[A-T]$", examples=["A"])
+    division: str = Field(pattern=r"^\d{2}$", examples=["04"])
+
+    @model_validator(mode="after")
+    def _division_in_section(self) -> "Industry":
+        low, high = INDUSTRY_SECTIONS[self.section]
+        if not low <= int(self.division) <= high:
+            raise ValueError(
+                f"division {self.division} is not in section {self.section} ({low:02d}–{high:02d})"
+            )
+        return self
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+
+
+def _check_period(value: str) -> str:
+    match = _PERIOD.match(value)
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise ValueError("a period is a year (2024) or a quarter (2024-Q3)")
+    return value
+
+
+Period = Annotated[str, AfterValidator(_check_period)]
+"""A reporting period: a year ``2024`` or a quarter ``2024-Q3``."""
