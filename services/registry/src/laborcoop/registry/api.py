@@ -138,11 +138,11 @@ async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool
 async def update_brand(
     brand_id: BrandId,
     body: BrandPatch,
-    if_match: IfMatch,
     principal: CurrentPrincipal,
     pool: DbPool,
     use: Use,
     command: Command,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         pool,
@@ -162,11 +162,11 @@ async def update_brand(
 async def recognise_brand(
     brand_id: BrandId,
     body: Recognition,
-    if_match: IfMatch,
     principal: CurrentPrincipal,
     pool: DbPool,
     use: Use,
     command: Command,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         pool,
@@ -187,11 +187,11 @@ async def recognise_brand(
 async def suspend_brand(
     brand_id: BrandId,
     body: Suspension,
-    if_match: IfMatch,
     principal: CurrentPrincipal,
     pool: DbPool,
     use: Use,
     command: Command,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         pool,
@@ -211,12 +211,12 @@ async def suspend_brand(
 )
 async def reinstate_brand(
     brand_id: BrandId,
-    if_match: IfMatch,
     principal: CurrentPrincipal,
     pool: DbPool,
     use: Use,
     command: Command,
     body: Reinstatement | None = None,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         pool,
@@ -236,11 +236,11 @@ async def reinstate_brand(
 async def retire_brand(
     brand_id: BrandId,
     body: Retirement,
-    if_match: IfMatch,
     principal: CurrentPrincipal,
     pool: DbPool,
     use: Use,
     command: Command,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         pool,
