@@ -1,5 +1,6 @@
 """The brand aggregate's rules, with no I/O."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -161,7 +162,7 @@ def test_retired_is_final() -> None:
     brand = registered()
     brand.retire(province(HUNAN), "运营主体注销", NOW)
     version = brand.version
-    commands = [
+    commands: list[Callable[[], object]] = [
         lambda: brand.retire(MINISTRY, "again", NOW),
         lambda: brand.update(province(HUNAN), brand.with_attributes(description="x"), NOW),
         lambda: brand.recognise(province(HUNAN), BrandLevel.CITY, NOW),
