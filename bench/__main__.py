@@ -4,10 +4,13 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from bench import relay
+from bench import registry_write, relay
 from laborcoop.testing import Stack
 
-BENCHMARKS: dict[str, Callable[[Stack], Awaitable[bool]]] = {"relay": relay.run}
+BENCHMARKS: dict[str, Callable[[Stack], Awaitable[bool]]] = {
+    "relay": relay.run,
+    "registry_write": registry_write.run,
+}
 
 
 async def main(names: list[str]) -> int:

@@ -7,6 +7,7 @@ cluster) and turns each request's token into a :class:`Principal`.
 
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ from laborcoop.common.errors import Forbidden, Unauthorized
 from laborcoop.contracts.provinces import is_province_code
 
 ALGORITHMS: Final = ["EdDSA", "RS256"]
+_VERIFIED_CACHE_SIZE: Final = 4096
 
 
 class Role(StrEnum):
@@ -59,6 +61,7 @@ class KeySet:
         }
         self._issuer = issuer
         self._audience = audience
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     @classmethod
     def from_file(cls, path: Path, *, issuer: str, audience: str) -> "KeySet":
@@ -72,6 +75,22 @@ class KeySet:
             return cls(response.json(), issuer=issuer, audience=audience)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal. A verified token is remembered until it expires (clients reuse
+        a token for its lifetime; the cache is keyed by the whole signed token)."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if expires > time.time():
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires = self._verify_signature(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signature(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(str(kid))
@@ -89,7 +108,7 @@ class KeySet:
             raise Unauthorized("token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        return _principal(claims)
+        return _principal(claims), float(claims["exp"])
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

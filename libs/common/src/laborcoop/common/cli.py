@@ -87,7 +87,9 @@ def main(
     args = parser.parse_args(argv)
     settings = settings_factory()
     configure_logging(settings.log_level)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    configure_tracing(
+        settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
+    )
 
     if args.command == "serve":
         if args.migrate:

@@ -26,7 +26,7 @@ from laborcoop.common.errors import PayloadTooLarge, install_problem_handlers, p
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
-from laborcoop.common.telemetry import configure_tracing
+from laborcoop.common.telemetry import TraceContextMiddleware, configure_tracing, recording
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             await pool.close()
 
     configure_logging(settings.log_level)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    configure_tracing(
+        settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
+    )
     app = FastAPI(
         title=spec.title,
         version=spec.version,
@@ -125,7 +127,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    if recording():
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+        )
+    else:
+        app.add_middleware(TraceContextMiddleware)
     return app
 
 
@@ -176,12 +183,12 @@ def _json(body: dict[str, Any]) -> Response:
     return JSONResponse(body)
 
 
-def get_pool(request: Request) -> Pool:
+async def get_pool(request: Request) -> Pool:
     pool: Pool = request.app.state.pool
     return pool
 
 
-def get_settings(request: Request) -> ServiceSettings:
+async def get_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
 

@@ -106,8 +106,9 @@ async def command_request(
         ),
     ] = None,
 ) -> CommandRequest:
-    body = await request.body()
-    fingerprint = hashlib.sha256(_canonical(body)).hexdigest()
+    fingerprint = ""
+    if idempotency_key is not None:
+        fingerprint = hashlib.sha256(_canonical(await request.body())).hexdigest()
     return CommandRequest(
         client_id=principal.client_id,
         key=idempotency_key,

@@ -32,7 +32,7 @@ from laborcoop.contracts.events import spec_for
 
 log = logging.getLogger(__name__)
 
-CHANNEL: Final = "laborcoop_outbox"
+CHANNEL: Final = "laborcoop_outbox"  # notified by the outbox_notify trigger
 CONTENT_TYPE_HEADER: Final = "content-type"
 CONTENT_TYPE_VALUE: Final = CONTENT_TYPE.encode()
 
@@ -61,12 +61,12 @@ async def add_events(
                 event.traceparent,
             )
         )
-    await conn.executemany(
-        """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        rows,
-    )
-    await conn.execute(f"NOTIFY {CHANNEL}")
+    insert = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
+                VALUES ($1, $2, $3, $4, $5, $6)"""
+    if len(rows) == 1:
+        await conn.execute(insert, *rows[0])
+    else:
+        await conn.executemany(insert, rows)
 
 
 class OutboxRelay:

@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "laborcoop"
 
     otlp_endpoint: str | None = None
+    trace_sample_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of traces recorded; default 1 with an OTLP endpoint, else 0",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     @model_validator(mode="before")

@@ -3,24 +3,42 @@
 from collections.abc import Mapping
 from typing import Final
 
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 TRACER_NAME: Final = "laborcoop"
 _configured = False
+_recording = False
 
 
 def configure_tracing(
-    service_name: str, otlp_endpoint: str | None, extra: SpanProcessor | None = None
+    service_name: str,
+    otlp_endpoint: str | None,
+    *,
+    sample_ratio: float | None = None,
+    extra: SpanProcessor | None = None,
 ) -> None:
-    """Install the SDK tracer provider (first call wins) and instrument asyncpg and httpx."""
-    global _configured  # noqa: PLW0603 - the global tracer provider can be set only once
+    """Install the SDK tracer provider (first call wins) and instrument asyncpg and httpx.
+
+    Spans are recorded only where they go somewhere: with no exporter the default ratio is 0,
+    so traces cost almost nothing, while trace ids still exist for logs and problem answers.
+    """
+    global _configured, _recording
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    exporting = bool(otlp_endpoint) or extra is not None
+    ratio = sample_ratio if sample_ratio is not None else (1.0 if exporting else 0.0)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ParentBased(TraceIdRatioBased(ratio)) if ratio > 0 else TraceIdRatioBased(0),
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter,
@@ -30,11 +48,50 @@ def configure_tracing(
     if extra is not None:
         provider.add_span_processor(extra)
     trace.set_tracer_provider(provider)
-    _instrument_libraries()
-    _configured = True
+    if ratio > 0:
+        _instrument_libraries()
+    _configured, _recording = True, ratio > 0
+
+
+def recording() -> bool:
+    """Whether spans are recorded at all (otherwise only trace ids are carried)."""
+    return _recording
+
+
+class TraceContextMiddleware:
+    """The light stand-in for the ASGI instrumentation when nothing is recorded: each request
+    continues the caller's ``traceparent`` or starts a trace id, so logs, problem answers and
+    outbox rows still carry one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {k.decode(): v.decode() for k, v in scope["headers"] if k == b"traceparent"}
+        parent = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+        span = NonRecordingSpan(
+            SpanContext(
+                trace_id=parent.trace_id if parent.is_valid else _ids.generate_trace_id(),
+                span_id=_ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=parent.trace_flags if parent.is_valid else TraceFlags(0),
+            )
+        )
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context.detach(token)
+
+
+_ids = RandomIdGenerator()
 
 
 def _instrument_libraries() -> None:
+    """Client spans for every query and outgoing call: worth their cost only when recorded."""
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor  # noqa: PLC0415
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor  # noqa: PLC0415
 

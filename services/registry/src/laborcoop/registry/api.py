@@ -44,7 +44,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (≤ 200
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 

@@ -164,10 +164,16 @@ def _like_pattern(text: str) -> str:
 
 
 async def append_history(conn: Connection, events: Sequence[CloudEvent]) -> None:
-    await conn.executemany(
-        "INSERT INTO brand_events (brand_id, version, event_id, type, time, data)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        [(UUID(e.subject), e.version, UUID(e.id), e.type, e.time, e.data) for e in events],
+    await conn.execute(
+        """INSERT INTO brand_events (brand_id, version, event_id, type, time, data)
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[],
+                                $5::timestamptz[], $6::jsonb[])""",
+        [UUID(e.subject) for e in events],
+        [e.version for e in events],
+        [UUID(e.id) for e in events],
+        [e.type for e in events],
+        [e.time for e in events],
+        [e.data for e in events],
     )
 
 

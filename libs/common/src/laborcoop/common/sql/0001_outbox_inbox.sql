@@ -33,3 +33,12 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (client_id, key)
 );
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+
+-- Wake the relay when events are committed (NOTIFY is delivered at commit, once per statement).
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('laborcoop_outbox', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();

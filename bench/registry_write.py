@@ -1,0 +1,142 @@
+"""bench/registry_write: brand registration throughput against a bare FastAPI+asyncpg INSERT.
+
+Both servers run as separate uvicorn processes on 127.0.0.1, each on its own scratch database;
+this process drives them with the same concurrent load of distinct brands. The registry runs
+its full write path (token verification, validation, brand row, history, outbox, NOTIFY) with
+the relay switched off, so the ratio is the cost of the write path alone. Goal: ≥ 0.7.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.common import Rate, report, scratch_database, timed
+from laborcoop.common.auth import TokenSigner
+from laborcoop.testing import Stack
+
+REQUESTS = int(os.environ.get("BENCH_WRITE_REQUESTS", "3000"))
+CONCURRENCY = int(os.environ.get("BENCH_WRITE_CONCURRENCY", "32"))
+WARMUP = 200
+HUNAN = "430000"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def _server(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[str]:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    await client.get(f"{base}/docs")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One request on a kept-alive connection; returns the status code (body read and dropped)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return status
+
+
+def _request(port: int, headers: dict[str, str], body: dict[str, str]) -> bytes:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    lines = [
+        "POST /v1/brands HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def _load(port: int, headers: dict[str, str], prefix: str, count: int) -> None:
+    """``count`` registrations over CONCURRENCY kept-alive connections (a lean HTTP/1.1 client,
+    so that the load generator is not what is measured)."""
+    numbers = iter(range(count))
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for n in numbers:
+                body = {
+                    "name": f"{prefix}品牌{n:06d}",
+                    "province": HUNAN,
+                    "category": "skilled_trades",
+                }
+                status = await _post(reader, writer, _request(port, headers, body))
+                if status != 201:
+                    raise RuntimeError(f"registration answered {status}")
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(CONCURRENCY)))
+
+
+async def _measure(label: str, port: int, headers: dict[str, str]) -> Rate:
+    await _load(port, headers, "warm", WARMUP)
+    return await timed(label, REQUESTS, lambda: _load(port, headers, "run", REQUESTS))
+
+
+async def run(stack: Stack) -> bool:
+    signer = TokenSigner.generate(key_id="bench-1")
+    token = signer.sign("bench", province=HUNAN, roles=["province"], ttl_s=3600)
+    with tempfile.TemporaryDirectory() as keys:
+        jwks = Path(keys) / "jwks.json"
+        jwks.write_text(json.dumps(signer.jwks()))
+        async with (
+            scratch_database(stack, "laborcoop.registry.migrations") as registry_dsn,
+            scratch_database(stack, "laborcoop.registry.migrations") as bare_dsn,
+        ):
+            port = _free_port()
+            registry_env = {
+                "LABORCOOP_REGISTRY_DATABASE_URL": registry_dsn,
+                "LABORCOOP_JWKS_FILE": str(jwks),
+                "LABORCOOP_RUN_WORKERS": "false",
+                "LABORCOOP_LOG_LEVEL": "WARNING",
+                "LABORCOOP_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+            }
+            command = ["laborcoop-registry", "serve", "--port", str(port)]
+            async with _server(command, registry_env, port):
+                full = await _measure(
+                    "registry POST /v1/brands", port, {"Authorization": f"Bearer {token}"}
+                )
+            port = _free_port()
+            bare = [sys.executable, "-m", "bench.bare_app", str(port), bare_dsn]
+            async with _server(bare, {}, port):
+                baseline = await _measure("bare FastAPI + asyncpg INSERT", port, {})
+    title = f"bench/registry_write: {REQUESTS} registrations, {CONCURRENCY} concurrent"
+    return report(title, full, baseline, 0.7)
