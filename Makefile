@@ -73,11 +73,12 @@ clean: down ## stop everything and delete local data
 	@$(TEST_ENV) bash $(STACK) down
 	rm -rf $(RUN_STACK_DIR) $(TEST_STACK_DIR)
 
-PROVINCE ?= 430000
 ROLES ?= province
-token: ## print a development token: make token PROVINCE=310000 ROLES=province
+PROVINCE ?= $(if $(filter province,$(subst $(comma), ,$(ROLES))),430000,)
+comma := ,
+token: ## print a development token: make token PROVINCE=310000, or ROLES=ministry
 	@LABORCOOP_JWKS_FILE=$(RUN_STACK_DIR)/keys/jwks.json $(UV) run --frozen --quiet \
-		laborcoop-gateway dev-token --province $(PROVINCE) --roles $(ROLES)
+		laborcoop-gateway dev-token --province "$(PROVINCE)" --roles $(ROLES)
 
 schemas: bootstrap ## regenerate docs/events/ (JSON Schemas + AsyncAPI) from libs/contracts
 	@$(UV) run --frozen python -m laborcoop.contracts.schemas docs/events

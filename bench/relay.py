@@ -18,6 +18,7 @@ from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import BrandRegistered
+from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CONTENT_TYPE
 from laborcoop.contracts.events import new_event
 from laborcoop.testing import Stack
@@ -30,7 +31,10 @@ def _records(count: int) -> list[tuple[UUID, str, bytes]]:
     for _ in range(count):
         brand = uuid4()
         payload = BrandRegistered(
-            brand_id=brand, name="安化黑茶茶艺师", province="430000", category="skilled_trades"
+            brand_id=brand,
+            name="安化黑茶茶艺师",
+            province="430000",
+            category=BrandCategory.SKILLED_TRADES,
         )
         event = new_event(payload, subject=str(brand), version=1, provinces=["430000"])
         records.append((UUID(event.id), event.subject, event.to_json_bytes()))

@@ -172,3 +172,26 @@ async def test_unknown_event_types_are_skipped_and_counted(harness: Harness) -> 
 
 async def _at_least(value: float, minimum: float) -> bool:
     return value >= minimum
+
+
+async def test_database_failures_are_retried_not_dead_lettered(harness: Harness) -> None:
+    failures = iter([ConnectionResetError("database went away")] * 3)
+
+    async def flaky(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        await count_effect(conn, event, payload)
+
+    subscription = Subscription(
+        group=GROUP, topics=[topics.BRANDS], handlers={BrandRegistered.event_type: flaky}
+    )
+    event = brand_event()
+    await harness.publish(event.to_json_bytes())
+    runner = ConsumerRunner(harness.settings, harness.pool, subscription)
+    task = asyncio.create_task(runner.run())
+    try:
+        assert await eventually(lambda: harness.applied(event.subject), timeout=30) == 1
+        assert consumed(harness.group, "dead_lettered") == 0
+    finally:
+        await stop(runner, task)

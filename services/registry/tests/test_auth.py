@@ -4,6 +4,7 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from laborcoop.common.auth import TokenSigner
 from laborcoop.testing import Tokens
@@ -66,3 +67,9 @@ async def test_a_province_registers_only_for_itself(
     answer = await client.post("/v1/brands", json=BODY, headers=tokens.province("430000"))
     assert answer.status_code == 403
     assert answer.json()["type"].endswith("/forbidden")
+
+
+async def test_a_service_without_a_key_set_refuses_to_start(registry_app: FastAPI) -> None:
+    with pytest.raises(RuntimeError, match="LABORCOOP_JWKS_FILE"):
+        async with registry_app.router.lifespan_context(registry_app):
+            pass

@@ -5,7 +5,9 @@ record the event id in ``inbox`` and apply the handler — a redelivered id chan
 are committed only after the database commit. A record that cannot be decoded, or whose handler
 still fails after ``consumer_max_attempts`` tries with backoff, goes to ``laborcoop.dlq.<group>``
 with headers naming the error, the original topic, partition, offset and attempts; the consumer
-moves on. :meth:`ConsumerRunner.stop` finishes the batch in hand, commits, and leaves the group.
+moves on. Failures of the database itself (connection lost, serialization conflicts) are not the
+event's fault: the runner holds the partition and retries until they pass.
+:meth:`ConsumerRunner.stop` finishes the batch in hand, commits, and leaves the group.
 """
 
 import asyncio
@@ -15,6 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Final
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -34,6 +37,18 @@ Handler = Callable[[Connection, CloudEvent, EventPayload], Awaitable[None]]
 """Applies one event inside the runner's transaction. Raise to retry; never commit."""
 
 DLQ_HEADERS: Final = ("dlq_error", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts")
+TRANSIENT_RETRY_S: Final = 1.0
+TRANSIENT_ERRORS: Final = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+"""Failures of the infrastructure, retried without limit instead of dead-lettering the event."""
 
 
 class UndecodableRecord(Exception):
@@ -147,11 +162,16 @@ class ConsumerRunner:
         handler: Handler,
     ) -> None:
         attempts = self._settings.consumer_max_attempts
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        while True:
             try:
                 outcome = await self._apply_once(event, payload, handler)
+            except TRANSIENT_ERRORS as exc:
+                await self._wait_for_infrastructure(exc)
+                continue
             except Exception as exc:
-                if attempt == attempts:
+                attempt += 1
+                if attempt >= attempts:
                     log.exception("event failed; dead-lettered", extra={"event_id": event.id})
                     await self._dead_letter(dlq, record, exc, attempts=attempt)
                     return
@@ -161,6 +181,17 @@ class ConsumerRunner:
             if self.after_db_commit is not None:
                 await self.after_db_commit(event)
             return
+
+    async def _wait_for_infrastructure(self, error: BaseException) -> None:
+        """The database, not the event, failed: hold the partition and retry until it is back.
+
+        Dead-lettering here would divert good events during a short outage. On shutdown the
+        error is re-raised, so nothing is committed for this record."""
+        if self._stopping.is_set():
+            raise error
+        log.warning("database unavailable; retrying the event", extra={"error": repr(error)})
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), TRANSIENT_RETRY_S)
 
     async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> str:
         async with self._pool.acquire() as conn, conn.transaction():

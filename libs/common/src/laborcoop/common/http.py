@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,6 +24,7 @@ from laborcoop.common.auth import KeySet
 from laborcoop.common.consumer import ConsumerRunner, Subscription
 from laborcoop.common.db import Pool, create_pool
 from laborcoop.common.errors import PayloadTooLarge, install_problem_handlers, problem_response
+from laborcoop.common.idempotency import purge_expired
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
@@ -50,15 +52,20 @@ class ServiceSpec:
 
 @dataclass
 class Workers:
+    """The background work of one process: relay, consumers, housekeeping."""
+
     relay: OutboxRelay
     consumers: list[ConsumerRunner]
+    housekeeping: "Housekeeping"
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         self.tasks += [asyncio.create_task(c.run(), name="consumer") for c in self.consumers]
+        self.tasks.append(asyncio.create_task(self.housekeeping.run(), name="housekeeping"))
 
     async def stop(self) -> None:
+        self.housekeeping.stop()
         self.relay.stop()
         for consumer in self.consumers:
             consumer.stop()
@@ -66,6 +73,31 @@ class Workers:
             await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
         for task in self.tasks:
             task.cancel()
+
+
+class Housekeeping:
+    """Periodic clean-up that is safe on every replica at once (expired idempotency keys)."""
+
+    def __init__(self, settings: ServiceSettings, pool: Pool) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                purged = await purge_expired(self._pool, self._settings.idempotency_ttl_hours)
+                if purged:
+                    log.info("idempotency keys expired", extra={"count": purged})
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("housekeeping failed", extra={"error": repr(exc)})
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), self._settings.housekeeping_interval_s
+                )
 
 
 async def load_keys(settings: ServiceSettings) -> KeySet | None:
@@ -91,9 +123,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.pool = pool
         if getattr(app.state, "keys", None) is None:
             app.state.keys = await load_keys(settings)
+        if app.state.keys is None:
+            raise RuntimeError("no token key set: set LABORCOOP_JWKS_FILE or LABORCOOP_JWKS_URL")
         workers = Workers(
             relay=OutboxRelay(settings, pool),
             consumers=[ConsumerRunner(settings, pool, s) for s in spec.subscriptions],
+            housekeeping=Housekeeping(settings, pool),
         )
         app.state.workers = workers
         for hook in spec.on_startup:

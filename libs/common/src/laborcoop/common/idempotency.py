@@ -126,3 +126,12 @@ def _canonical(body: bytes) -> bytes:
 
 
 Command = Annotated[CommandRequest, Depends(command_request)]
+
+
+async def purge_expired(pool: Pool, ttl_hours: int) -> int:
+    """Forget keys older than ``ttl_hours``; a retry after that runs the command again."""
+    status: str = await pool.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+        ttl_hours,
+    )
+    return int(status.rsplit(maxsplit=1)[-1])

@@ -18,6 +18,6 @@ OUTBOX_RELAYED = Counter("laborcoop_outbox_relayed_total", "Events published", [
 RELAY_LEADER = Gauge("laborcoop_relay_leader", "1 while this process relays", ["service"])
 CONSUMED = Counter(
     "laborcoop_events_consumed_total",
-    "Events consumed, by outcome (applied, duplicate, skipped_unknown, dead_lettered, stale)",
+    "Events consumed, by outcome (applied, duplicate, skipped_unknown, dead_lettered)",
     ["group", "outcome"],
 )

@@ -97,11 +97,8 @@ def _check_unchanged(migration: Migration, recorded_checksum: str) -> None:
 
 
 async def pending(conn: Connection, *packages: str) -> list[str]:
-    """Names not yet applied (``/readyz`` reports not ready while any remain)."""
+    """Migrations not applied, or changed since (``/readyz`` is not ready while any remain)."""
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-    applied = (
-        {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        if exists
-        else set()
-    )
-    return [m.name for m in load(COMMON_PACKAGE, *packages) if m.name not in applied]
+    rows = await conn.fetch("SELECT name, checksum FROM schema_migrations") if exists else []
+    applied = {r["name"]: r["checksum"] for r in rows}
+    return [m.name for m in load(COMMON_PACKAGE, *packages) if applied.get(m.name) != m.checksum]

@@ -19,7 +19,7 @@ from opentelemetry import trace
 
 from laborcoop.common import metrics
 from laborcoop.common.db import Connection, Pool, connect
-from laborcoop.common.kafka import new_producer
+from laborcoop.common.kafka import ensure_topics, new_producer
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import (
     context_from_traceparent,
@@ -28,7 +28,7 @@ from laborcoop.common.telemetry import (
     tracer,
 )
 from laborcoop.contracts.envelope import CONTENT_TYPE, CloudEvent
-from laborcoop.contracts.events import spec_for
+from laborcoop.contracts.events import all_specs, spec_for
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ class OutboxRelay:
         self._service = settings.service_name
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self.is_leader = False
         self._lock_key = zlib.crc32(f"laborcoop.relay.{self._service}".encode())
+        self._topics = sorted({s.topic for s in all_specs() if s.service == self._service})
 
     def stop(self) -> None:
         self._stopping.set()
@@ -99,9 +101,11 @@ class OutboxRelay:
             if not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                 return
             metrics.RELAY_LEADER.labels(self._service).set(1)
+            self.is_leader = True
             await leader_conn.add_listener(CHANNEL, self._on_notify)
             await self._relay_while_leader()
         finally:
+            self.is_leader = False
             with suppress(Exception):
                 await leader_conn.close()
 
@@ -134,6 +138,8 @@ class OutboxRelay:
         producer = new_producer(self._settings, client_id=f"{self._service}-relay")
         try:
             await producer.start()
+            if self._topics:
+                await ensure_topics(self._settings, self._topics)
         except Exception as exc:
             log.warning("kafka unavailable; outbox keeps events", extra={"error": repr(exc)})
             await _stop_quietly(producer)

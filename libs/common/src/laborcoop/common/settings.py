@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
         default=True, description="run the outbox relay and consumers inside `serve`"
     )
 
+    idempotency_ttl_hours: int = Field(default=24, ge=1, description="how long keys replay")
+    housekeeping_interval_s: float = Field(default=600, gt=0)
+
     jwks_file: Path | None = None
     jwks_url: str | None = None
     jwt_issuer: str = "laborcoop"

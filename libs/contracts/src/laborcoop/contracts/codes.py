@@ -85,9 +85,12 @@ INDUSTRY_SECTIONS: Final = {
 
 
 class Industry(BaseModel):
-    """A GB/T 4754-2017 section (A–T) and one of its two-digit divisions, e.g. A 04 (渔业)."""
+    """A GB/T 4754-2017 section (A–T) and one of its two-digit divisions, e.g. A 04 (渔业).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Fields added later are ignored here, so older consumers keep reading newer events; the API
+    rejects unknown fields with its own subclass."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     section: str = Field(pattern=r"^[A-T]$", examples=["A"])
     division: str = Field(pattern=r"^\d{2}$", examples=["04"])

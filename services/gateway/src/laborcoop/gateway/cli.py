@@ -36,7 +36,8 @@ async def dev_token(settings: ServiceSettings, args: argparse.Namespace) -> None
         pem, "dev-1", issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     roles = args.roles.split(",")
-    print(signer.sign(args.client, province=args.province, roles=roles, ttl_s=args.ttl))
+    province = args.province or None
+    print(signer.sign(args.client, province=province, roles=roles, ttl_s=args.ttl))
 
 
 def _token_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,6 +27,17 @@ Operator = Annotated[NfcText, Field(min_length=2, max_length=128, examples=["安
 Reason = Annotated[NfcText, Field(min_length=2, max_length=500)]
 
 
+class IndustryIn(Industry):
+    """An industry in a request: unknown fields are refused, as everywhere in the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _plain(industry: Industry | None) -> Industry | None:
+    """The contract's own model, so that attributes compare equal whatever parsed them."""
+    return Industry(**industry.model_dump()) if industry is not None else None
+
+
 def _unique(codes: list[str]) -> list[str]:
     if len(set(codes)) != len(codes):
         raise ValueError("occupation codes must not repeat")
@@ -71,7 +82,7 @@ class BrandCreate(ApiModel):
     category: BrandCategory
     ownership: BrandOwnership | None = None
     occupations: Occupations = Field(default_factory=list)
-    industry: Industry | None = None
+    industry: IndustryIn | None = None
     description: Description | None = None
     operator: Operator | None = None
     development_stage: DevelopmentStage | None = None
@@ -83,7 +94,7 @@ class BrandCreate(ApiModel):
             city_code=self.city_code,
             ownership=self.ownership,
             occupations=tuple(self.occupations),
-            industry=self.industry,
+            industry=_plain(self.industry),
             description=self.description,
             operator=self.operator,
             development_stage=self.development_stage,
@@ -100,7 +111,7 @@ class BrandPatch(ApiModel):
     category: BrandCategory | None = None
     ownership: BrandOwnership | None = None
     occupations: Occupations | None = None
-    industry: Industry | None = None
+    industry: IndustryIn | None = None
     description: Description | None = None
     operator: Operator | None = None
     development_stage: DevelopmentStage | None = None
@@ -116,6 +127,8 @@ class BrandPatch(ApiModel):
         changes = {k: getattr(self, k) for k in self.model_fields_set}
         if "occupations" in changes:
             changes["occupations"] = tuple(changes["occupations"] or ())
+        if "industry" in changes:
+            changes["industry"] = _plain(changes["industry"])
         return Attributes(**{**current.__dict__, **changes})
 
 

@@ -1,0 +1,127 @@
+"""The outbox relay against the real broker: one leader, nothing lost, takeover on failure."""
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+
+from laborcoop.common.db import Pool, create_pool
+from laborcoop.common.outbox import OutboxRelay, add_events
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.contracts import topics
+from laborcoop.contracts.brands import BrandRegistered
+from laborcoop.contracts.codes import BrandCategory
+from laborcoop.contracts.envelope import CloudEvent
+from laborcoop.contracts.events import new_event
+from laborcoop.testing import Stack, eventually, read_topic, settings_for
+from laborcoop.testing.fixtures import Databases
+
+
+@pytest.fixture
+async def outbox(
+    stack: Stack, databases: Databases, topic_prefix: str
+) -> AsyncIterator[tuple[ServiceSettings, Pool]]:
+    dsn = await databases.fresh()
+    settings = settings_for(
+        ServiceSettings,
+        stack,
+        database_url=dsn,
+        topic_prefix=topic_prefix,
+        service_name="registry",
+    )
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    try:
+        yield settings, pool
+    finally:
+        await pool.close()
+
+
+def events(count: int) -> list[CloudEvent]:
+    made = []
+    for _ in range(count):
+        payload = BrandRegistered(
+            brand_id=uuid4(),
+            name="宜章光电制造工",
+            province="430000",
+            category=BrandCategory.EMERGING_INDUSTRIES,
+        )
+        made.append(
+            new_event(payload, subject=str(payload.brand_id), version=1, provinces=["430000"])
+        )
+    return made
+
+
+async def write(settings: ServiceSettings, pool: Pool, batch: list[CloudEvent]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await add_events(conn, settings, batch)
+
+
+async def drained(pool: Pool) -> bool:
+    backlog: int = await pool.fetchval("SELECT count(*) FROM outbox")
+    return backlog == 0
+
+
+async def leaders(pool: Pool, service: str) -> int:
+    key = zlib.crc32(f"laborcoop.relay.{service}".encode())
+    value: int = await pool.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
+        key,
+    )
+    return value
+
+
+async def test_one_relay_leads_and_another_takes_over(
+    outbox: tuple[ServiceSettings, Pool],
+) -> None:
+    settings, pool = outbox
+    first, second = OutboxRelay(settings, pool), OutboxRelay(settings, pool)
+    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+    try:
+        batch = events(30)
+        await write(settings, pool, batch)
+        await eventually(lambda: drained(pool))
+        assert await leaders(pool, "registry") == 1
+
+        leader = first if first.is_leader else second
+        leader.stop()
+        await asyncio.wait_for(tasks[0 if leader is first else 1], 30)
+        later = events(5)
+        await write(settings, pool, later)
+        await eventually(lambda: drained(pool), timeout=30)
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.gather(*tasks)
+
+    topic = settings.topic(topics.BRANDS)
+    records = await read_topic(settings.kafka_bootstrap, topic, expect=35)
+    sent = [e.id.encode() for e in batch + later]
+    received = [dict(r.headers)["ce_id"] for r in records]
+    assert sorted(received) == sorted(sent)
+    assert all(dict(r.headers)["content-type"] == b"application/cloudevents+json" for r in records)
+
+
+async def test_rows_written_while_no_relay_runs_are_published_in_id_order(
+    outbox: tuple[ServiceSettings, Pool],
+) -> None:
+    settings, pool = outbox
+    same_brand = events(1)[0]
+    versions = [
+        same_brand.model_copy(update={"id": str(uuid4()), "sequence": f"{v:020d}"})
+        for v in range(1, 6)
+    ]
+    for event in versions:
+        await write(settings, pool, [event])
+    relay = OutboxRelay(settings, pool)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: drained(pool))
+    finally:
+        relay.stop()
+        await task
+    records = await read_topic(settings.kafka_bootstrap, settings.topic(topics.BRANDS), expect=5)
+    sequences = [CloudEvent.from_json_bytes(r.value).version for r in records if r.value]
+    assert sequences == [1, 2, 3, 4, 5]
+    assert {r.partition for r in records} == {records[0].partition}
