@@ -29,7 +29,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 bootstrap: ## install uv (from PyPI) and the locked environment
-	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	@python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1' \
+		|| python3 -m pip install --quiet --disable-pip-version-check --user \
+			--break-system-packages 'uv>=0.5,<1'
 	@$(UV) sync --frozen --quiet
 
 up: bootstrap ## start PostgreSQL and Kafka for `make run`

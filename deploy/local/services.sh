@@ -63,7 +63,7 @@ start() {
       say "$service already running on port ${PORTS[$service]}"
       continue
     fi
-    "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" migrate >/dev/null
+    "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" migrate >>"$RUN_DIR/$service.log" 2>&1
     nohup "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" serve --port "${PORTS[$service]}" \
       >>"$RUN_DIR/$service.log" 2>&1 &
     echo $! >"$RUN_DIR/$service.pid"
