@@ -72,9 +72,11 @@ start() {
     wait_ready "$service"
     say "$service ready on http://127.0.0.1:${PORTS[$service]}"
   done
-  if "${UV_CMD[@]}" run --frozen --quiet laborcoop-registry --help 2>/dev/null | grep -q ' seed'; then
-    "${UV_CMD[@]}" run --frozen --quiet laborcoop-registry seed
-  fi
+  for service in "${SERVICES[@]}"; do
+    if "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" --help 2>/dev/null | grep -q ' seed'; then
+      "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" seed 2>>"$RUN_DIR/$service.log"
+    fi
+  done
   cat <<MSG
 
 laborcoop is running. Gateway: http://127.0.0.1:${PORTS[gateway]}  (OpenAPI: /docs)

@@ -17,7 +17,7 @@ import uvicorn
 from laborcoop.common import migrations
 from laborcoop.common.consumer import ConsumerRunner
 from laborcoop.common.db import connect, create_pool
-from laborcoop.common.http import ServiceSpec, create_service_app
+from laborcoop.common.http import ServiceSpec, Worker, create_service_app
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
@@ -43,10 +43,14 @@ async def migrate(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
         await conn.close()
 
 
-async def _run_until_signalled(*runners: OutboxRelay | ConsumerRunner) -> None:
+async def _run_until_signalled(*runners: Worker) -> None:
+    def stop_all() -> None:
+        for runner in runners:
+            runner.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: [r.stop() for r in runners])
+        loop.add_signal_handler(sig, stop_all)
     await asyncio.gather(*(r.run() for r in runners))
 
 
@@ -79,7 +83,7 @@ def main(
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("relay", help="run only the outbox relay")
-    commands.add_parser("consume", help="run only the event consumers")
+    commands.add_parser("consume", help="run only the event consumers and schedulers")
     for name, command in (extra or {}).items():
         sub = commands.add_parser(name, help=command.help)
         if command.arguments is not None:

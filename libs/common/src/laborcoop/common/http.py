@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laborcoop.common import metrics, migrations
 from laborcoop.common.auth import KeySet
+from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.consumer import ConsumerRunner, Subscription
 from laborcoop.common.db import Pool, create_pool
 from laborcoop.common.errors import PayloadTooLarge, install_problem_handlers, problem_response
@@ -35,6 +36,24 @@ log = logging.getLogger(__name__)
 StartHook = Callable[[FastAPI], Awaitable[None]]
 
 
+class Worker(Protocol):
+    """Background work a service runs beside its consumers (a scheduler, say)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: ServiceSettings
+    pool: Pool
+    clock: Clock
+
+
+WorkerFactory = Callable[[WorkerContext], Worker]
+
+
 @dataclass
 class ServiceSpec:
     """What makes one service: its routers, migrations, consumers and extra start-up work."""
@@ -47,6 +66,7 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription] = ()
     on_startup: Sequence[StartHook] = ()
     on_shutdown: Sequence[StartHook] = ()
+    workers: Sequence[WorkerFactory] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -57,18 +77,20 @@ class Workers:
     relay: OutboxRelay
     consumers: list[ConsumerRunner]
     housekeeping: "Housekeeping"
+    others: list[Worker] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         self.tasks += [asyncio.create_task(c.run(), name="consumer") for c in self.consumers]
         self.tasks.append(asyncio.create_task(self.housekeeping.run(), name="housekeeping"))
+        self.tasks += [asyncio.create_task(w.run(), name="worker") for w in self.others]
 
     async def stop(self) -> None:
         self.housekeeping.stop()
         self.relay.stop()
-        for consumer in self.consumers:
-            consumer.stop()
+        for worker in [*self.consumers, *self.others]:
+            worker.stop()
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
         for task in self.tasks:
@@ -130,6 +152,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             consumers=[ConsumerRunner(settings, pool, s) for s in spec.subscriptions],
             housekeeping=Housekeeping(settings, pool),
         )
+        context = WorkerContext(settings, pool, clock=app.state.clock)
+        workers.others = [make(context) for make in spec.workers]
         app.state.workers = workers
         for hook in spec.on_startup:
             await hook(app)
@@ -156,6 +180,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = None
+    app.state.clock = utc_now
     install_problem_handlers(app)
     app.include_router(_operations_router(spec))
     for router in spec.routers:

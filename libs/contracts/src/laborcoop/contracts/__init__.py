@@ -3,6 +3,7 @@
 Importing this package registers every event type.
 """
 
+from laborcoop.contracts import agreements as agreements
 from laborcoop.contracts import brands as brands
 from laborcoop.contracts.envelope import CloudEvent as CloudEvent
 from laborcoop.contracts.events import EventPayload as EventPayload

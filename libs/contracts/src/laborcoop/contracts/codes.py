@@ -117,3 +117,36 @@ def _check_period(value: str) -> str:
 
 Period = Annotated[str, AfterValidator(_check_period)]
 """A reporting period: a year ``2024`` or a quarter ``2024-Q3``."""
+
+
+class AgreementKind(StrEnum):
+    BILATERAL = "bilateral"  # 对口协作: exactly two parties
+    ALLIANCE = "alliance"  # 联盟协作
+    REGIONAL = "regional"  # 区域协作
+
+
+class PartyRole(StrEnum):
+    SENDING = "sending"
+    RECEIVING = "receiving"
+    BOTH = "both"
+
+
+class AgreementStatus(StrEnum):
+    DRAFT = "draft"
+    PROPOSED = "proposed"
+    SIGNED = "signed"  # every party signed; waiting for the start date
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+
+class CooperationArea(StrEnum):
+    """The five areas named at the 2024 conference, and two more from practice."""
+
+    EMPLOYMENT_SERVICE_ALLIANCE = "employment_service_alliance"  # 就业服务联盟
+    INFORMATION_SHARING = "information_sharing"  # 信息资源协同共享
+    JOB_MATCHING = "job_matching"  # 人岗供需精准对接
+    JOINT_TRAINING = "joint_training"  # 职业技能合作培训
+    JOINT_BRAND_BUILDING = "joint_brand_building"  # 劳务品牌共建
+    SHARED_EMPLOYEES = "shared_employees"  # 共享员工
+    RIGHTS_PROTECTION = "rights_protection"  # 权益保障

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from laborcoop.common import history
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.errors import (
     Conflict,
@@ -16,6 +17,7 @@ from laborcoop.common.errors import (
     PreconditionRequired,
     problem_responses,
 )
+from laborcoop.common.history import HistoryEntry
 from laborcoop.common.http import DbPool
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import MAX_LIMIT, Page, cursor_value, page_of
@@ -27,7 +29,6 @@ from laborcoop.registry.schemas import (
     BrandCreate,
     BrandOut,
     BrandPatch,
-    HistoryEntry,
     IndicatorReportOut,
     IndicatorsIn,
     Recognition,
@@ -339,21 +340,9 @@ async def brand_history(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[HistoryEntry]:
-    after = cursor_value(cursor, "version") or 0
     async with pool.acquire() as conn:
         await _require_brand(conn, brand_id)
-        rows = await repository.history(conn, brand_id, after_version=after, limit=limit + 1)
-    entries = [
-        HistoryEntry(
-            event_id=r["event_id"],
-            type=r["type"],
-            version=r["version"],
-            time=r["time"],
-            data=r["data"],
-        )
-        for r in rows
-    ]
-    return page_of(entries, limit, lambda e: {"version": e.version})
+        return await history.page(conn, brand_id, cursor=cursor, limit=limit)
 
 
 async def _require_brand(conn: Any, brand_id: UUID) -> None:

@@ -1,6 +1,5 @@
 """All SQL of the registry. Functions take the caller's connection; none commits."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,6 @@ from laborcoop.contracts.codes import (
     DevelopmentStage,
     Industry,
 )
-from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
 
 _COLUMNS = (
@@ -161,32 +159,6 @@ async def search(
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-async def append_history(conn: Connection, events: Sequence[CloudEvent]) -> None:
-    await conn.execute(
-        """INSERT INTO brand_events (brand_id, version, event_id, type, time, data)
-           SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[],
-                                $5::timestamptz[], $6::jsonb[])""",
-        [UUID(e.subject) for e in events],
-        [e.version for e in events],
-        [UUID(e.id) for e in events],
-        [e.type for e in events],
-        [e.time for e in events],
-        [e.data for e in events],
-    )
-
-
-async def history(
-    conn: Connection, brand_id: UUID, *, after_version: int, limit: int
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT event_id, type, version, time, data FROM brand_events
-           WHERE brand_id = $1 AND version > $2 ORDER BY version LIMIT $3""",
-        brand_id,
-        after_version,
-        limit,
-    )
 
 
 def _report(row: asyncpg.Record) -> IndicatorReport:

@@ -239,11 +239,3 @@ class IndicatorReportOut(ApiModel):
             source=report.source,
             reported_at=report.reported_at,
         )
-
-
-class HistoryEntry(ApiModel):
-    event_id: UUID
-    type: str
-    version: int
-    time: datetime
-    data: dict[str, Any]

@@ -3,10 +3,12 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
+from laborcoop.common import history
 from laborcoop.common.auth import Principal
+from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Connection
 from laborcoop.common.errors import Conflict, NotFound
 from laborcoop.common.outbox import add_events
@@ -15,12 +17,6 @@ from laborcoop.common.versioning import check_version
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.registry import repository
 from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ class Registry:
         await self._publish(conn, brand)
 
     async def _publish(self, conn: Connection, brand: Brand) -> None:
-        await repository.append_history(conn, brand.pending_events)
+        await history.record(conn, brand.pending_events)
         await add_events(conn, self.settings, brand.pending_events)
         brand.pending_events.clear()
 

@@ -24,17 +24,6 @@ CREATE INDEX brands_status ON brands (status, id);
 CREATE INDEX brands_category ON brands (category, id);
 CREATE INDEX brands_occupations ON brands USING gin (occupations);
 
--- Every event of every brand, kept for the brand's history (the outbox forgets relayed rows).
-CREATE TABLE brand_events (
-    brand_id   uuid        NOT NULL REFERENCES brands (id),
-    version    integer     NOT NULL,
-    event_id   uuid        NOT NULL UNIQUE,
-    type       text        NOT NULL,
-    time       timestamptz NOT NULL,
-    data       jsonb       NOT NULL,
-    PRIMARY KEY (brand_id, version)
-);
-
 -- Indicator reports: the current report of each period, and every revision of it.
 CREATE TABLE brand_indicators (
     brand_id    uuid        NOT NULL REFERENCES brands (id),

@@ -1,0 +1,304 @@
+"""The agreements routes: thin; each runs one use case in one transaction and answers."""
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from laborcoop.agreements import repository
+from laborcoop.agreements.domain import Agreement
+from laborcoop.agreements.schemas import (
+    AgreementOut,
+    DeclineIn,
+    SignatureIn,
+    TerminationIn,
+    TermsIn,
+)
+from laborcoop.agreements.service import Agreements
+from laborcoop.common import history
+from laborcoop.common.auth import CurrentPrincipal, Principal
+from laborcoop.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    problem_responses,
+)
+from laborcoop.common.history import HistoryEntry
+from laborcoop.common.http import DbPool
+from laborcoop.common.idempotency import Command
+from laborcoop.common.pagination import MAX_LIMIT, Page, cursor_value, page_of
+from laborcoop.common.versioning import IfMatch, etag
+from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
+
+router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
+
+AgreementId = Annotated[UUID, Path(description="The agreement's id")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (≤ 200)")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+ProvinceQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
+
+
+async def get_agreements(request: Request) -> Agreements:
+    use: Agreements = request.app.state.agreements
+    return use
+
+
+Use = Annotated[Agreements, Depends(get_agreements)]
+
+
+def answer(agreement: Agreement, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        AgreementOut.of(agreement).model_dump(mode="json"),
+        status_code=status_code,
+        headers={"ETag": etag(agreement.version), "Location": f"/v1/agreements/{agreement.id}"},
+    )
+
+
+def created(agreement: Agreement) -> JSONResponse:
+    return answer(agreement, status.HTTP_201_CREATED)
+
+
+def _initiator(principal: Principal) -> str:
+    if principal.province is None:
+        raise Forbidden("only a province drafts agreements")
+    return principal.province
+
+
+_CHANGE_ERRORS = problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AgreementOut,
+    summary="Draft an agreement",
+    description="The calling province becomes the initiator and must be one of the parties. "
+    "Linked brands are checked against this service's copy of the register.",
+    responses=problem_responses(Forbidden),
+)
+async def draft_agreement(
+    body: TermsIn, principal: CurrentPrincipal, pool: DbPool, use: Use, command: Command
+) -> Response:
+    terms = body.terms(_initiator(principal))
+    return await command.execute(pool, lambda conn: use.draft(conn, principal, terms), created)
+
+
+@router.get(
+    "",
+    response_model=Page[AgreementOut],
+    summary="List the agreements you may see",
+    responses=problem_responses(),
+)
+async def list_agreements(
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    party: ProvinceQuery = None,
+    kind: AgreementKind | None = None,
+    status: AgreementStatus | None = None,
+    area: CooperationArea | None = None,
+    brand: UUID | None = None,
+    origin: ProvinceQuery = None,
+    destination: ProvinceQuery = None,
+    active_on: Annotated[date | None, Query(description="in force on this day")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[AgreementOut]:
+    corridor = repository.corridor(origin, destination) if origin and destination else None
+    where = repository.AgreementFilter(party, kind, status, area, brand, corridor, active_on)
+    after = cursor_value(cursor, "id")
+    async with pool.acquire() as conn:
+        found = await repository.search(
+            conn, principal, where, after=UUID(after) if after else None, limit=limit + 1
+        )
+    return page_of([AgreementOut.of(a) for a in found], limit, lambda a: {"id": str(a.id)})
+
+
+@router.get(
+    "/{agreement_id}",
+    response_model=AgreementOut,
+    summary="One agreement, with its ETag",
+    responses=problem_responses(NotFound),
+)
+async def get_agreement(
+    agreement_id: AgreementId, principal: CurrentPrincipal, pool: DbPool, use: Use
+) -> Response:
+    async with pool.acquire() as conn:
+        return answer(await use.visible(conn, principal, agreement_id))
+
+
+@router.put(
+    "/{agreement_id}",
+    response_model=AgreementOut,
+    summary="Rewrite a draft's terms",
+    description="Only the initiator, only in draft, with `If-Match`.",
+    responses=problem_responses(
+        Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired
+    ),
+)
+async def edit_draft(
+    agreement_id: AgreementId,
+    body: TermsIn,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    terms = body.terms(_initiator(principal))
+    return await command.execute(
+        pool, lambda conn: use.edit_draft(conn, principal, agreement_id, if_match, terms), answer
+    )
+
+
+def _command_route(
+    path: str, summary: str, description: str
+) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    return router.post(
+        f"/{{agreement_id}}/{path}",
+        response_model=AgreementOut,
+        summary=summary,
+        description=description,
+        responses=_CHANGE_ERRORS,
+    )
+
+
+@_command_route("proposal", "Propose the draft to the parties", "Only the initiator.")
+async def propose(
+    agreement_id: AgreementId,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    now = use.clock
+    return await command.execute(
+        pool,
+        lambda conn: use.act(
+            conn, principal, agreement_id, if_match, lambda a, _: a.propose(principal, now())
+        ),
+        answer,
+    )
+
+
+@_command_route(
+    "signatures",
+    "Sign as a party",
+    "A party signs once, for itself, the revision under signature (a proposal or an "
+    "amendment). When every party has signed, the agreement becomes active on its start date.",
+)
+async def sign(
+    agreement_id: AgreementId,
+    body: SignatureIn,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    return await command.execute(
+        pool,
+        lambda conn: use.act(
+            conn,
+            principal,
+            agreement_id,
+            if_match,
+            lambda a, u: a.sign(principal, body.province, u.today(), u.clock()),
+        ),
+        answer,
+    )
+
+
+@_command_route(
+    "declines",
+    "Decline as a party",
+    "A declined proposal returns to draft; a declined amendment is dropped and the agreement "
+    "stays in force as it was.",
+)
+async def decline(
+    agreement_id: AgreementId,
+    body: DeclineIn,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    return await command.execute(
+        pool,
+        lambda conn: use.act(
+            conn,
+            principal,
+            agreement_id,
+            if_match,
+            lambda a, u: a.decline(principal, body.province, body.reason, u.clock()),
+        ),
+        answer,
+    )
+
+
+@_command_route(
+    "amendments",
+    "Propose an amendment",
+    "A party proposes new terms for an active agreement (same parties and initiator). Every "
+    "party signs them again; until then the current terms stay in force.",
+)
+async def amend(
+    agreement_id: AgreementId,
+    body: TermsIn,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    return await command.execute(
+        pool, lambda conn: use.amend(conn, principal, agreement_id, if_match, body.terms), answer
+    )
+
+
+@_command_route("termination", "Terminate early", "A party ends a signed or active agreement.")
+async def terminate(
+    agreement_id: AgreementId,
+    body: TerminationIn,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    command: Command,
+    if_match: IfMatch = None,
+) -> Response:
+    return await command.execute(
+        pool,
+        lambda conn: use.act(
+            conn,
+            principal,
+            agreement_id,
+            if_match,
+            lambda a, u: a.terminate(principal, body.reason, u.clock()),
+        ),
+        answer,
+    )
+
+
+@router.get(
+    "/{agreement_id}/history",
+    response_model=Page[HistoryEntry],
+    summary="The agreement's events, oldest first",
+    responses=problem_responses(NotFound),
+)
+async def agreement_history(
+    agreement_id: AgreementId,
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[HistoryEntry]:
+    async with pool.acquire() as conn:
+        await use.visible(conn, principal, agreement_id)
+        return await history.page(conn, agreement_id, cursor=cursor, limit=limit)

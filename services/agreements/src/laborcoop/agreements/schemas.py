@@ -1,0 +1,157 @@
+"""The agreements API models. Requests reject unknown fields; text is NFC-normalised."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from laborcoop.agreements.domain import Agreement
+from laborcoop.common.api import ApiModel, NfcText
+from laborcoop.contracts.agreements import Party, Project, Target, Terms
+from laborcoop.contracts.codes import (
+    AgreementKind,
+    AgreementStatus,
+    CooperationArea,
+    PartyRole,
+    Period,
+)
+from laborcoop.contracts.provinces import ProvinceCode
+
+Count = Annotated[int, Field(ge=0, le=100_000_000)]
+Reason = Annotated[NfcText, Field(min_length=2, max_length=500)]
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("values must not repeat")
+    return values
+
+
+class PartyIn(ApiModel):
+    province: ProvinceCode = Field(examples=["310000"])
+    role: PartyRole = Field(examples=["receiving"])
+
+
+class TargetIn(ApiModel):
+    """Targets of one corridor and period; at least one figure."""
+
+    period: Period = Field(examples=["2025"])
+    origin: ProvinceCode = Field(examples=["530000"])
+    destination: ProvinceCode = Field(examples=["310000"])
+    workers_transferred: Count | None = None
+    people_trained: Count | None = None
+    job_postings: Count | None = None
+
+    @model_validator(mode="after")
+    def _some_figure(self) -> Self:
+        if (self.workers_transferred, self.people_trained, self.job_postings) == (None,) * 3:
+            raise ValueError("a target names at least one figure")
+        return self
+
+
+class ProjectIn(ApiModel):
+    name: Annotated[NfcText, Field(min_length=2, max_length=200)]
+    amount_yuan: Annotated[int, Field(ge=0, le=10_000_000_000_000, description="integer yuan")]
+
+
+_EXAMPLE: dict[str, Any] = {
+    "title": "深化沪滇劳务协作",
+    "kind": "bilateral",
+    "parties": [
+        {"province": "310000", "role": "receiving"},
+        {"province": "530000", "role": "sending"},
+    ],
+    "areas": ["job_matching", "joint_training"],
+    "targets": [
+        {
+            "period": "2025",
+            "origin": "530000",
+            "destination": "310000",
+            "workers_transferred": 10000,
+        }
+    ],
+    "projects": [{"name": "沪滇职业技能合作培训", "amount_yuan": 5_000_000}],
+    "linked_brands": [],
+    "effective_from": "2025-01-01",
+    "effective_to": "2027-12-31",
+}
+
+
+class TermsIn(ApiModel):
+    """The terms to draft, edit or amend. The initiator is the calling province."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    title: Annotated[NfcText, Field(min_length=2, max_length=200)]
+    kind: AgreementKind
+    parties: Annotated[list[PartyIn], Field(min_length=2, max_length=31)]
+    areas: Annotated[list[CooperationArea], AfterValidator(_distinct)] = Field(default_factory=list)
+    targets: Annotated[list[TargetIn], Field(max_length=500)] = Field(default_factory=list)
+    projects: Annotated[list[ProjectIn], Field(max_length=500)] = Field(default_factory=list)
+    linked_brands: Annotated[list[UUID], Field(max_length=100), AfterValidator(_distinct)] = Field(
+        default_factory=list
+    )
+    effective_from: date
+    effective_to: date | None = None
+
+    def terms(self, initiator: str) -> Terms:
+        return Terms(
+            title=self.title,
+            kind=self.kind,
+            initiator=initiator,
+            parties=tuple(Party(**p.model_dump()) for p in self.parties),
+            areas=tuple(self.areas),
+            targets=tuple(Target(**t.model_dump()) for t in self.targets),
+            projects=tuple(Project(**p.model_dump()) for p in self.projects),
+            linked_brands=tuple(self.linked_brands),
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+        )
+
+
+class SignatureIn(ApiModel):
+    province: ProvinceCode = Field(description="the signing party: the caller's own province")
+
+
+class DeclineIn(ApiModel):
+    province: ProvinceCode
+    reason: Reason
+
+
+class TerminationIn(ApiModel):
+    reason: Reason
+
+
+class Signature(ApiModel):
+    province: str
+    signed_at: datetime
+
+
+class AgreementOut(ApiModel):
+    id: UUID
+    status: AgreementStatus
+    revision: int
+    terms: Terms
+    amendment: Terms | None = Field(description="a revision under signature, if any")
+    signatures: list[Signature] = Field(description="signatures of the revision under signature")
+    awaiting: list[str] = Field(description="parties yet to sign the revision under signature")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, a: Agreement) -> "AgreementOut":
+        signing = a.status == AgreementStatus.PROPOSED or a.amendment is not None
+        return cls(
+            id=a.id,
+            status=a.status,
+            revision=a.revision,
+            terms=a.terms,
+            amendment=a.amendment,
+            signatures=[Signature(province=p, signed_at=t) for p, t in a.signatures.items()],
+            awaiting=a.unsigned() if signing else [],
+            version=a.version,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )

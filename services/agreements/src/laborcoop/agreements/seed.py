@@ -1,0 +1,96 @@
+"""Demo data: the four agreements signed at the 2024 national conference (长沙, 21–22 Nov 2024).
+
+Only the members the conference article names are parties: it names three of the nine Yellow
+River provinces and three of the ten provinces of the regional compact; the rest are not given.
+The article gives no roles, areas, targets, projects or end dates for these agreements, so every
+party is ``both``, the lists are empty, the agreements start on 2024-11-22 and have no end date.
+The first province named initiates. Each agreement is drafted, proposed and signed by every
+party through the aggregate, so the seed emits the same events as real use. Seeding twice
+changes nothing (an agreement is found by its title).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from laborcoop.agreements.domain import Agreement
+from laborcoop.agreements.service import Agreements
+from laborcoop.common.auth import Principal, Role
+from laborcoop.common.db import Connection, Pool
+from laborcoop.contracts.agreements import Party, Terms
+from laborcoop.contracts.codes import AgreementKind, PartyRole
+
+SIGNED_ON = date(2024, 11, 22)
+
+
+@dataclass(frozen=True)
+class DemoAgreement:
+    title: str
+    kind: AgreementKind
+    members: tuple[str, ...]
+
+
+DEMO_AGREEMENTS = (
+    DemoAgreement("沿黄9省区劳务协作联盟", AgreementKind.ALLIANCE, ("370000", "620000", "640000")),
+    DemoAgreement("成渝地区双城经济圈劳务协作", AgreementKind.REGIONAL, ("510000", "500000")),
+    DemoAgreement("深化沪滇劳务协作", AgreementKind.BILATERAL, ("310000", "530000")),
+    DemoAgreement(
+        "湖南、江苏、浙江等十省区域劳务协作", AgreementKind.REGIONAL, ("430000", "320000", "330000")
+    ),
+)
+
+
+def _province(code: str) -> Principal:
+    return Principal(client_id="seed", province=code, roles=frozenset({Role.PROVINCE}))
+
+
+def _terms(demo: DemoAgreement) -> Terms:
+    return Terms(
+        title=demo.title,
+        kind=demo.kind,
+        initiator=demo.members[0],
+        parties=tuple(Party(province=p, role=PartyRole.BOTH) for p in demo.members),
+        effective_from=SIGNED_ON,
+    )
+
+
+async def _exists(conn: Connection, title: str) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM agreements WHERE terms->>'title' = $1)", title
+    )
+    return found
+
+
+def _propose(initiator: Principal) -> Callable[[Agreement, Agreements], None]:
+    def act(agreement: Agreement, use: Agreements) -> None:
+        agreement.propose(initiator, use.clock())
+
+    return act
+
+
+def _sign(member: str) -> Callable[[Agreement, Agreements], None]:
+    signer = _province(member)
+
+    def act(agreement: Agreement, use: Agreements) -> None:
+        agreement.sign(signer, member, use.today(), use.clock())
+
+    return act
+
+
+async def _adopt(conn: Connection, use: Agreements, demo: DemoAgreement) -> None:
+    initiator = _province(demo.members[0])
+    agreement = await use.draft(conn, initiator, _terms(demo))
+    await use.act(conn, initiator, agreement.id, None, _propose(initiator))
+    for member in demo.members:
+        await use.act(conn, _province(member), agreement.id, None, _sign(member))
+
+
+async def seed(pool: Pool, use: Agreements) -> int:
+    """Load the demo agreements; returns how many were added."""
+    added = 0
+    for demo in DEMO_AGREEMENTS:
+        async with pool.acquire() as conn, conn.transaction():
+            if not await _exists(conn, demo.title):
+                await _adopt(conn, use, demo)
+                added += 1
+    return added
