@@ -11,10 +11,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
-import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +27,7 @@ from laborcoop.common.errors import PayloadTooLarge, install_problem_handlers, p
 from laborcoop.common.idempotency import purge_expired
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.outbox import OutboxRelay
+from laborcoop.common.periodic import Periodic
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import TraceContextMiddleware, configure_tracing, recording
 
@@ -97,29 +97,16 @@ class Workers:
             task.cancel()
 
 
-class Housekeeping:
-    """Periodic clean-up that is safe on every replica at once (expired idempotency keys)."""
+class Housekeeping(Periodic):
+    """Clean-up that is safe on every replica at once (expired idempotency keys)."""
 
     def __init__(self, settings: ServiceSettings, pool: Pool) -> None:
+        super().__init__(settings.housekeeping_interval_s)
         self._settings = settings
         self._pool = pool
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                purged = await purge_expired(self._pool, self._settings.idempotency_ttl_hours)
-                if purged:
-                    log.info("idempotency keys expired", extra={"count": purged})
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("housekeeping failed", extra={"error": repr(exc)})
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(
-                    self._stopping.wait(), self._settings.housekeeping_interval_s
-                )
+    async def run_once(self) -> int:
+        return await purge_expired(self._pool, self._settings.idempotency_ttl_hours)
 
 
 async def load_keys(settings: ServiceSettings) -> KeySet | None:
@@ -241,20 +228,6 @@ def _json(body: dict[str, Any]) -> Response:
     from fastapi.responses import JSONResponse  # noqa: PLC0415
 
     return JSONResponse(body)
-
-
-async def get_pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.pool
-    return pool
-
-
-async def get_settings(request: Request) -> ServiceSettings:
-    settings: ServiceSettings = request.app.state.settings
-    return settings
-
-
-DbPool = Annotated[Pool, Depends(get_pool)]
-Settings = Annotated[ServiceSettings, Depends(get_settings)]
 
 
 class BodyLimitMiddleware:

@@ -13,8 +13,9 @@ from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 
-from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
+from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import InvalidInput
 
 T = TypeVar("T")
@@ -25,22 +26,26 @@ _KEPT_HEADERS: Final = ("content-type", "location", "etag")
 
 @dataclass(frozen=True)
 class CommandRequest:
-    """One state-changing request: who sent it, and its idempotency key if it has one."""
+    """One state-changing request: who sent it, where it runs, and its idempotency key."""
 
-    client_id: str
+    principal: Principal
+    pool: Pool
     key: str | None
     method: str
     path: str
     fingerprint: str
 
+    @property
+    def client_id(self) -> str:
+        return self.principal.client_id
+
     async def execute(
         self,
-        pool: Pool,
         work: Callable[[Connection], Awaitable[T]],
         render: Callable[[T], Response],
     ) -> Response:
         """Run ``work`` in one transaction and render its result, or replay the stored answer."""
-        async with pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             if self.key is not None:
                 replay = await self._claim(conn)
                 if replay is not None:
@@ -96,6 +101,7 @@ class CommandRequest:
 async def command_request(
     request: Request,
     principal: CurrentPrincipal,
+    pool: DbPool,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -110,7 +116,8 @@ async def command_request(
     if idempotency_key is not None:
         fingerprint = hashlib.sha256(_canonical(await request.body())).hexdigest()
     return CommandRequest(
-        client_id=principal.client_id,
+        principal=principal,
+        pool=pool,
         key=idempotency_key,
         method=request.method,
         path=request.url.path,

@@ -4,8 +4,9 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from laborcoop.common.errors import InvalidInput
@@ -13,6 +14,9 @@ from laborcoop.common.errors import InvalidInput
 T = TypeVar("T")
 
 MAX_LIMIT = 200
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 200)")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -4,6 +4,8 @@ import re
 from typing import Annotated
 
 from fastapi import Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from laborcoop.common.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 
@@ -36,3 +38,14 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='The ETag of the version being changed, e.g. "3".'),
 ]
+
+
+def versioned(
+    body: BaseModel, *, version: int, location: str, status_code: int = 200
+) -> JSONResponse:
+    """A resource's representation with its ``ETag`` and ``Location``."""
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status_code,
+        headers={"ETag": etag(version), "Location": location},
+    )

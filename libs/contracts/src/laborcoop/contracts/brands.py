@@ -109,3 +109,29 @@ class BrandIndicatorsReported(EventPayload):
     revision: int
     correction: bool
     source: str | None = None
+
+
+BRAND_CHANGES: tuple[type[EventPayload], ...] = (
+    BrandUpdated,
+    BrandRecognised,
+    BrandSuspended,
+    BrandReinstated,
+    BrandRetired,
+)
+"""The events that change a registered brand's name or standing (all but indicator reports)."""
+
+
+def status_after(payload: EventPayload) -> BrandStatus | None:
+    """The brand's status once ``payload`` happened, if the event changes it."""
+    match payload:
+        case BrandRegistered():
+            return BrandStatus.REGISTERED
+        case BrandRecognised():
+            return BrandStatus.RECOGNISED
+        case BrandSuspended():
+            return BrandStatus.SUSPENDED
+        case BrandReinstated():
+            return payload.status
+        case BrandRetired():
+            return BrandStatus.RETIRED
+    return None

@@ -2,10 +2,10 @@
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from laborcoop.agreements import repository
@@ -20,6 +20,7 @@ from laborcoop.agreements.schemas import (
 from laborcoop.agreements.service import Agreements
 from laborcoop.common import history
 from laborcoop.common.auth import CurrentPrincipal, Principal
+from laborcoop.common.deps import DbPool, from_state
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
@@ -29,38 +30,31 @@ from laborcoop.common.errors import (
     problem_responses,
 )
 from laborcoop.common.history import HistoryEntry
-from laborcoop.common.http import DbPool
 from laborcoop.common.idempotency import Command
-from laborcoop.common.pagination import MAX_LIMIT, Page, cursor_value, page_of
-from laborcoop.common.versioning import IfMatch, etag
+from laborcoop.common.pagination import Cursor, Limit, Page, cursor_value, page_of
+from laborcoop.common.versioning import IfMatch, versioned
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (≤ 200)")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 ProvinceQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
-
-
-async def get_agreements(request: Request) -> Agreements:
-    use: Agreements = request.app.state.agreements
-    return use
-
-
-Use = Annotated[Agreements, Depends(get_agreements)]
+Use = Annotated[Agreements, from_state("agreements", Agreements)]
+Act = Callable[[Agreement, Agreements], None]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def answer(agreement: Agreement, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(
-        AgreementOut.of(agreement).model_dump(mode="json"),
+    return versioned(
+        AgreementOut.of(agreement),
+        version=agreement.version,
+        location=f"/v1/agreements/{agreement.id}",
         status_code=status_code,
-        headers={"ETag": etag(agreement.version), "Location": f"/v1/agreements/{agreement.id}"},
     )
 
 
 def created(agreement: Agreement) -> JSONResponse:
-    return answer(agreement, status.HTTP_201_CREATED)
+    return answer(agreement, 201)
 
 
 def _initiator(principal: Principal) -> str:
@@ -69,7 +63,23 @@ def _initiator(principal: Principal) -> str:
     return principal.province
 
 
-_CHANGE_ERRORS = problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed)
+async def _act(
+    command: Command, use: Agreements, agreement_id: UUID, if_match: str | None, act: Act
+) -> Response:
+    return await command.execute(
+        lambda conn: use.act(conn, command.principal, agreement_id, if_match, act), answer
+    )
+
+
+def _command_route(verb: str, summary: str, description: str) -> Callable[[F], F]:
+    """``POST /v1/agreements/{id}/<verb>``: one command, answered with the agreement."""
+    return router.post(
+        f"/{{agreement_id}}/{verb}",
+        response_model=AgreementOut,
+        summary=summary,
+        description=description,
+        responses=problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
+    )
 
 
 @router.post(
@@ -81,11 +91,9 @@ _CHANGE_ERRORS = problem_responses(Forbidden, NotFound, Conflict, PreconditionFa
     "Linked brands are checked against this service's copy of the register.",
     responses=problem_responses(Forbidden),
 )
-async def draft_agreement(
-    body: TermsIn, principal: CurrentPrincipal, pool: DbPool, use: Use, command: Command
-) -> Response:
-    terms = body.terms(_initiator(principal))
-    return await command.execute(pool, lambda conn: use.draft(conn, principal, terms), created)
+async def draft_agreement(body: TermsIn, command: Command, use: Use) -> Response:
+    terms = body.terms(_initiator(command.principal))
+    return await command.execute(lambda conn: use.draft(conn, command.principal, terms), created)
 
 
 @router.get(
@@ -143,46 +151,23 @@ async def get_agreement(
 async def edit_draft(
     agreement_id: AgreementId,
     body: TermsIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    terms = body.terms(_initiator(principal))
+    terms = body.terms(_initiator(command.principal))
     return await command.execute(
-        pool, lambda conn: use.edit_draft(conn, principal, agreement_id, if_match, terms), answer
-    )
-
-
-def _command_route(
-    path: str, summary: str, description: str
-) -> Callable[[Callable[..., object]], Callable[..., object]]:
-    return router.post(
-        f"/{{agreement_id}}/{path}",
-        response_model=AgreementOut,
-        summary=summary,
-        description=description,
-        responses=_CHANGE_ERRORS,
+        lambda conn: use.edit_draft(conn, command.principal, agreement_id, if_match, terms),
+        answer,
     )
 
 
 @_command_route("proposal", "Propose the draft to the parties", "Only the initiator.")
 async def propose(
-    agreement_id: AgreementId,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    command: Command,
-    if_match: IfMatch = None,
+    agreement_id: AgreementId, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    now = use.clock
-    return await command.execute(
-        pool,
-        lambda conn: use.act(
-            conn, principal, agreement_id, if_match, lambda a, _: a.propose(principal, now())
-        ),
-        answer,
+    return await _act(
+        command, use, agreement_id, if_match, lambda a, u: a.propose(command.principal, u.clock())
     )
 
 
@@ -195,22 +180,16 @@ async def propose(
 async def sign(
     agreement_id: AgreementId,
     body: SignatureIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.act(
-            conn,
-            principal,
-            agreement_id,
-            if_match,
-            lambda a, u: a.sign(principal, body.province, u.today(), u.clock()),
-        ),
-        answer,
+    return await _act(
+        command,
+        use,
+        agreement_id,
+        if_match,
+        lambda a, u: a.sign(command.principal, body.province, u.today(), u.clock()),
     )
 
 
@@ -223,22 +202,16 @@ async def sign(
 async def decline(
     agreement_id: AgreementId,
     body: DeclineIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.act(
-            conn,
-            principal,
-            agreement_id,
-            if_match,
-            lambda a, u: a.decline(principal, body.province, body.reason, u.clock()),
-        ),
-        answer,
+    return await _act(
+        command,
+        use,
+        agreement_id,
+        if_match,
+        lambda a, u: a.decline(command.principal, body.province, body.reason, u.clock()),
     )
 
 
@@ -251,14 +224,13 @@ async def decline(
 async def amend(
     agreement_id: AgreementId,
     body: TermsIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
-        pool, lambda conn: use.amend(conn, principal, agreement_id, if_match, body.terms), answer
+        lambda conn: use.amend(conn, command.principal, agreement_id, if_match, body.terms),
+        answer,
     )
 
 
@@ -266,22 +238,16 @@ async def amend(
 async def terminate(
     agreement_id: AgreementId,
     body: TerminationIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.act(
-            conn,
-            principal,
-            agreement_id,
-            if_match,
-            lambda a, u: a.terminate(principal, body.reason, u.clock()),
-        ),
-        answer,
+    return await _act(
+        command,
+        use,
+        agreement_id,
+        if_match,
+        lambda a, u: a.terminate(command.principal, body.reason, u.clock()),
     )
 
 

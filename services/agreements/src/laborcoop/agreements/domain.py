@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from laborcoop.common.aggregates import record
 from laborcoop.common.auth import Principal
 from laborcoop.common.errors import Conflict, FieldError, Forbidden, InvalidInput, InvalidState
 from laborcoop.contracts.agreements import (
@@ -31,7 +32,7 @@ from laborcoop.contracts.agreements import (
 )
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.events import EventPayload, new_event
+from laborcoop.contracts.events import EventPayload
 from laborcoop.contracts.ids import uuid7
 
 S = AgreementStatus
@@ -307,11 +308,5 @@ class Agreement:
 
     def _record(self, payload: EventPayload, now: datetime, *, draft: bool = False) -> None:
         """One event; a draft's events name only the initiator until it is first proposed."""
-        self.version += 1
-        self.updated_at = now
         provinces = [self.initiator] if draft and not self.ever_proposed else self.parties
-        self.pending_events.append(
-            new_event(
-                payload, subject=str(self.id), version=self.version, provinces=provinces, time=now
-            )
-        )
+        record(self, payload, now=now, provinces=provinces)

@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo
 
 from laborcoop.agreements import repository
 from laborcoop.agreements.domain import Agreement
-from laborcoop.common import history
+from laborcoop.common.aggregates import publish
 from laborcoop.common.auth import Principal
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Connection
 from laborcoop.common.errors import FieldError, InvalidInput, NotFound
-from laborcoop.common.outbox import add_events
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.versioning import check_version
 from laborcoop.contracts.agreements import Terms
@@ -34,7 +33,7 @@ class Agreements:
         await check_brands(conn, terms)
         agreement = Agreement.draft(principal, terms, self.clock())
         await repository.insert(conn, agreement)
-        await self._publish(conn, agreement)
+        await publish(conn, self.settings, agreement)
         return agreement
 
     async def edit_draft(
@@ -112,13 +111,8 @@ class Agreements:
 
     async def _save(self, conn: Connection, agreement: Agreement) -> Agreement:
         await repository.update(conn, agreement)
-        await self._publish(conn, agreement)
+        await publish(conn, self.settings, agreement)
         return agreement
-
-    async def _publish(self, conn: Connection, agreement: Agreement) -> None:
-        await history.record(conn, agreement.pending_events)
-        await add_events(conn, self.settings, agreement.pending_events)
-        agreement.pending_events.clear()
 
 
 async def check_brands(conn: Connection, terms: Terms) -> None:

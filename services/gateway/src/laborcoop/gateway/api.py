@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from laborcoop.common.api import ApiModel
 from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import ServiceUnavailable, problem_responses
-from laborcoop.common.http import DbPool
 from laborcoop.common.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["brands"])

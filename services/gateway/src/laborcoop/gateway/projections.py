@@ -6,14 +6,13 @@ from laborcoop.common.consumer import Handler, Subscription
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import (
+    BRAND_CHANGES,
     BrandRecognised,
     BrandRegistered,
     BrandReinstated,
-    BrandRetired,
-    BrandSuspended,
     BrandUpdated,
+    status_after,
 )
-from laborcoop.contracts.codes import BrandStatus
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload
 
@@ -35,10 +34,21 @@ async def on_brand_registered(conn: Connection, event: CloudEvent, payload: Even
     )
 
 
-async def _advance(conn: Connection, event: CloudEvent, **columns: Any) -> None:
-    """Set ``columns`` of the event's brand if the event is newer than the row."""
-    names = list(columns)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=4))
+def _changes(payload: EventPayload) -> dict[str, Any]:
+    """The columns of ``brand_view`` that ``payload`` sets."""
+    columns: dict[str, Any] = {}
+    if isinstance(payload, BrandUpdated):
+        columns.update(name=payload.name, category=payload.category)
+    if (status := status_after(payload)) is not None:
+        columns["status"] = status
+    if isinstance(payload, BrandRecognised | BrandReinstated):
+        columns["level"] = payload.level
+    return columns
+
+
+async def on_brand_changed(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
+    columns = _changes(payload)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=4))
     await conn.execute(
         f"""UPDATE brand_view SET version = $2, updated_at = $3, {assignments}
             WHERE brand_id = $1 AND version < $2""",
@@ -49,28 +59,7 @@ async def _advance(conn: Connection, event: CloudEvent, **columns: Any) -> None:
     )
 
 
-async def on_brand_changed(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
-    match payload:
-        case BrandUpdated():
-            await _advance(conn, event, name=payload.name, category=payload.category)
-        case BrandRecognised():
-            await _advance(conn, event, status=BrandStatus.RECOGNISED, level=payload.level)
-        case BrandSuspended():
-            await _advance(conn, event, status=BrandStatus.SUSPENDED)
-        case BrandReinstated():
-            await _advance(conn, event, status=payload.status, level=payload.level)
-        case BrandRetired():
-            await _advance(conn, event, status=BrandStatus.RETIRED)
-
-
-_CHANGES: list[type[EventPayload]] = [
-    BrandUpdated,
-    BrandRecognised,
-    BrandSuspended,
-    BrandReinstated,
-    BrandRetired,
-]
 _HANDLERS: dict[str, Handler] = {BrandRegistered.event_type: on_brand_registered}
-_HANDLERS.update({kind.event_type: on_brand_changed for kind in _CHANGES})
+_HANDLERS.update({kind.event_type: on_brand_changed for kind in BRAND_CHANGES})
 
 SUBSCRIPTION = Subscription(group=GROUP, topics=[topics.BRANDS], handlers=_HANDLERS)

@@ -1,30 +1,32 @@
 """The registry's HTTP routes: thin; they parse, run one use case in one transaction, and answer."""
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from laborcoop.common import history
 from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.db import Connection
+from laborcoop.common.deps import DbPool, from_state
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
-    InvalidState,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     problem_responses,
 )
 from laborcoop.common.history import HistoryEntry
-from laborcoop.common.http import DbPool
 from laborcoop.common.idempotency import Command
-from laborcoop.common.pagination import MAX_LIMIT, Page, cursor_value, page_of
-from laborcoop.common.versioning import IfMatch, etag
+from laborcoop.common.pagination import Cursor, Limit, Page, cursor_value, page_of
+from laborcoop.common.versioning import IfMatch, versioned
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
 from laborcoop.registry import repository
-from laborcoop.registry.domain import Brand
+from laborcoop.registry.domain import Brand, IndicatorReport
 from laborcoop.registry.schemas import (
     BrandCreate,
     BrandOut,
@@ -41,31 +43,39 @@ from laborcoop.registry.service import Registry
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
 BrandId = Annotated[UUID, Path(description="The brand's id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (≤ 200)")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Use = Annotated[Registry, from_state("registry", Registry)]
+Transition = Callable[[Brand, datetime], None]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-async def get_registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
-    return registry
-
-
-Use = Annotated[Registry, Depends(get_registry)]
-
-
-def brand_response(brand: Brand, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(
-        BrandOut.of(brand).model_dump(mode="json"),
+def answer(brand: Brand, status_code: int = 200) -> JSONResponse:
+    return versioned(
+        BrandOut.of(brand),
+        version=brand.version,
+        location=f"/v1/brands/{brand.id}",
         status_code=status_code,
-        headers={"ETag": etag(brand.version), "Location": f"/v1/brands/{brand.id}"},
     )
 
 
 def created(brand: Brand) -> JSONResponse:
-    return brand_response(brand, status.HTTP_201_CREATED)
+    return answer(brand, 201)
 
 
-_COMMAND_ERRORS = problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed)
+async def _transition(
+    command: Command, use: Registry, brand_id: UUID, if_match: str | None, act: Transition
+) -> Response:
+    return await command.execute(lambda conn: use.transition(conn, brand_id, if_match, act), answer)
+
+
+def _transition_route(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
+    """``POST /v1/brands/{id}/<verb>``: one lifecycle command, answered with the brand."""
+    return router.post(
+        f"/{{brand_id}}/{verb}",
+        response_model=BrandOut,
+        summary=summary,
+        description=description,
+        responses=problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
+    )
 
 
 @router.post(
@@ -76,12 +86,9 @@ _COMMAND_ERRORS = problem_responses(Forbidden, NotFound, InvalidState, Precondit
     description="A province registers its own brand. The name is unique within the province.",
     responses=problem_responses(Forbidden, Conflict),
 )
-async def register_brand(
-    body: BrandCreate, principal: CurrentPrincipal, pool: DbPool, use: Use, command: Command
-) -> Response:
+async def register_brand(body: BrandCreate, command: Command, use: Use) -> Response:
     return await command.execute(
-        pool,
-        lambda conn: use.register(conn, principal, body.province, body.attributes()),
+        lambda conn: use.register(conn, command.principal, body.province, body.attributes()),
         created,
     )
 
@@ -121,10 +128,7 @@ async def list_brands(
 )
 async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool) -> Response:
     async with pool.acquire() as conn:
-        brand = await repository.get(conn, brand_id)
-    if brand is None:
-        raise NotFound(f"no brand {brand_id}")
-    return brand_response(brand)
+        return answer(await _require_brand(conn, brand_id))
 
 
 @router.patch(
@@ -137,118 +141,81 @@ async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool
     ),
 )
 async def update_brand(
-    brand_id: BrandId,
-    body: BrandPatch,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    command: Command,
-    if_match: IfMatch = None,
+    brand_id: BrandId, body: BrandPatch, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
     return await command.execute(
-        pool,
-        lambda conn: use.update(conn, principal, brand_id, if_match, body.applied_to),
-        brand_response,
+        lambda conn: use.update(conn, command.principal, brand_id, if_match, body.applied_to),
+        answer,
     )
 
 
-@router.post(
-    "/{brand_id}/recognition",
-    response_model=BrandOut,
-    summary="Recognise (认定) at a level",
-    description="A province recognises its own brands up to province level; the ministry "
+@_transition_route(
+    "recognition",
+    "Recognise (认定) at a level",
+    "A province recognises its own brands up to province level; the ministry "
     "recognises at national level. A brand may be recognised again only at a higher level.",
-    responses=_COMMAND_ERRORS,
 )
 async def recognise_brand(
-    brand_id: BrandId,
-    body: Recognition,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    command: Command,
-    if_match: IfMatch = None,
+    brand_id: BrandId, body: Recognition, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.transition(
-            conn, brand_id, if_match, lambda b, now: b.recognise(principal, body.level, now)
-        ),
-        brand_response,
+    return await _transition(
+        command,
+        use,
+        brand_id,
+        if_match,
+        lambda b, now: b.recognise(command.principal, body.level, now),
     )
 
 
-@router.post(
-    "/{brand_id}/suspension",
-    response_model=BrandOut,
-    summary="Suspend a brand",
-    description="The ministry may suspend any brand; a province its own.",
-    responses=_COMMAND_ERRORS,
+@_transition_route(
+    "suspension", "Suspend a brand", "The ministry may suspend any brand; a province its own."
 )
 async def suspend_brand(
-    brand_id: BrandId,
-    body: Suspension,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    command: Command,
-    if_match: IfMatch = None,
+    brand_id: BrandId, body: Suspension, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.transition(
-            conn, brand_id, if_match, lambda b, now: b.suspend(principal, body.reason, now)
-        ),
-        brand_response,
+    return await _transition(
+        command,
+        use,
+        brand_id,
+        if_match,
+        lambda b, now: b.suspend(command.principal, body.reason, now),
     )
 
 
-@router.post(
-    "/{brand_id}/reinstatement",
-    response_model=BrandOut,
-    summary="Lift a suspension",
-    description="A suspension the ministry imposed is lifted only by the ministry.",
-    responses=_COMMAND_ERRORS,
+@_transition_route(
+    "reinstatement",
+    "Lift a suspension",
+    "A suspension the ministry imposed is lifted only by the ministry.",
 )
 async def reinstate_brand(
     brand_id: BrandId,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
     body: Reinstatement | None = None,
     if_match: IfMatch = None,
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.transition(
-            conn, brand_id, if_match, lambda b, now: b.reinstate(principal, now)
-        ),
-        brand_response,
+    return await _transition(
+        command, use, brand_id, if_match, lambda b, now: b.reinstate(command.principal, now)
     )
 
 
-@router.post(
-    "/{brand_id}/retirement",
-    response_model=BrandOut,
-    summary="Retire a brand (final)",
-    responses=_COMMAND_ERRORS,
-)
+@_transition_route("retirement", "Retire a brand (final)")
 async def retire_brand(
-    brand_id: BrandId,
-    body: Retirement,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    command: Command,
-    if_match: IfMatch = None,
+    brand_id: BrandId, body: Retirement, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await command.execute(
-        pool,
-        lambda conn: use.transition(
-            conn, brand_id, if_match, lambda b, now: b.retire(principal, body.reason, now)
-        ),
-        brand_response,
+    return await _transition(
+        command,
+        use,
+        brand_id,
+        if_match,
+        lambda b, now: b.retire(command.principal, body.reason, now),
+    )
+
+
+def _report_answer(result: tuple[IndicatorReport, bool]) -> JSONResponse:
+    report, is_new = result
+    return JSONResponse(
+        IndicatorReportOut.of(report).model_dump(mode="json"), status_code=201 if is_new else 200
     )
 
 
@@ -264,31 +231,21 @@ async def retire_brand(
             "description": "Reported (first report or a correction)",
             "model": IndicatorReportOut,
         },
-        **problem_responses(Forbidden, NotFound, InvalidState),
+        **problem_responses(Forbidden, NotFound, Conflict),
     },
 )
 async def report_indicators(
     brand_id: BrandId,
     period: Annotated[Period, Path(examples=["2024"])],
     body: IndicatorsIn,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
     command: Command,
+    use: Use,
 ) -> Response:
-    def render(result: tuple[Any, bool]) -> JSONResponse:
-        report, is_new = result
-        return JSONResponse(
-            IndicatorReportOut.of(report).model_dump(mode="json"),
-            status_code=201 if is_new else 200,
-        )
-
     return await command.execute(
-        pool,
         lambda conn: use.report_indicators(
-            conn, principal, brand_id, period, body.figures(), body.source
+            conn, command.principal, brand_id, period, body.figures(), body.source
         ),
-        render,
+        _report_answer,
     )
 
 
@@ -345,6 +302,8 @@ async def brand_history(
         return await history.page(conn, brand_id, cursor=cursor, limit=limit)
 
 
-async def _require_brand(conn: Any, brand_id: UUID) -> None:
-    if await repository.get(conn, brand_id) is None:
+async def _require_brand(conn: Connection, brand_id: UUID) -> Brand:
+    brand = await repository.get(conn, brand_id)
+    if brand is None:
         raise NotFound(f"no brand {brand_id}")
+    return brand

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from laborcoop.common.aggregates import record
 from laborcoop.common.auth import Principal, Role
 from laborcoop.common.errors import Forbidden, InvalidInput, InvalidState
 from laborcoop.contracts.brands import (
@@ -34,7 +35,7 @@ from laborcoop.contracts.codes import (
     Industry,
 )
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.events import EventPayload, new_event
+from laborcoop.contracts.events import EventPayload
 from laborcoop.contracts.ids import uuid7
 
 
@@ -197,17 +198,7 @@ class Brand:
         return {"brand_id": self.id, "province": self.province, **values}
 
     def _record(self, payload: EventPayload, now: datetime) -> None:
-        self.version += 1
-        self.updated_at = now
-        self.pending_events.append(
-            new_event(
-                payload,
-                subject=str(self.id),
-                version=self.version,
-                provinces=[self.province],
-                time=now,
-            )
-        )
+        record(self, payload, now=now, provinces=[self.province])
 
     def with_attributes(self, **changes: Any) -> Attributes:
         return replace(self.attributes, **changes)

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from laborcoop.common import history
+from laborcoop.common.aggregates import publish
 from laborcoop.common.auth import Principal
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Connection
 from laborcoop.common.errors import Conflict, NotFound
-from laborcoop.common.outbox import add_events
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.versioning import check_version
 from laborcoop.contracts.brands import IndicatorFigures
@@ -36,7 +35,7 @@ class Registry:
             await repository.insert(conn, brand)
         except repository.DuplicateName as exc:
             raise _duplicate(attributes.name, province) from exc
-        await self._publish(conn, brand)
+        await publish(conn, self.settings, brand)
         return brand
 
     async def update(
@@ -106,12 +105,7 @@ class Registry:
             await repository.update(conn, brand)
         except repository.DuplicateName as exc:
             raise _duplicate(brand.attributes.name, brand.province) from exc
-        await self._publish(conn, brand)
-
-    async def _publish(self, conn: Connection, brand: Brand) -> None:
-        await history.record(conn, brand.pending_events)
-        await add_events(conn, self.settings, brand.pending_events)
-        brand.pending_events.clear()
+        await publish(conn, self.settings, brand)
 
 
 def _duplicate(name: str, province: str) -> Conflict:
