@@ -8,6 +8,7 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from laborcoop.common import dlq
 from laborcoop.common.consumer import ConsumerRunner, Subscription
 from laborcoop.common.db import Connection, Pool, create_pool
 from laborcoop.common.settings import ServiceSettings
@@ -193,5 +194,38 @@ async def test_database_failures_are_retried_not_dead_lettered(harness: Harness)
     try:
         assert await eventually(lambda: harness.applied(event.subject), timeout=30) == 1
         assert consumed(harness.group, "dead_lettered") == 0
+    finally:
+        await stop(runner, task)
+
+
+async def test_dead_letters_are_listed_and_redriven_once_the_cause_is_fixed(
+    harness: Harness,
+) -> None:
+    broken = {"yes": True}
+
+    async def until_fixed(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
+        if broken["yes"]:
+            raise RuntimeError("projection bug")
+        await count_effect(conn, event, payload)
+
+    subscription = Subscription(
+        group=GROUP, topics=[topics.BRANDS], handlers={BrandRegistered.event_type: until_fixed}
+    )
+    event = brand_event()
+    await harness.publish(event.to_json_bytes(), key=event.subject.encode())
+    runner = ConsumerRunner(harness.settings, harness.pool, subscription)
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: _at_least(consumed(harness.group, "dead_lettered"), 1))
+        [letter] = await dlq.dead_letters(harness.settings, GROUP)
+        summary = letter.summary()
+        assert (summary["event_id"], summary["error"]) == (event.id, "RuntimeError: projection bug")
+        assert summary["topic"] == harness.settings.topic(topics.BRANDS)
+
+        broken["yes"] = False
+        assert await dlq.redrive(harness.settings, GROUP, dry_run=True) == 1
+        assert await dlq.redrive(harness.settings, GROUP) == 1
+        assert await eventually(lambda: harness.applied(event.subject)) == 1
+        assert await dlq.redrive(harness.settings, GROUP) == 0
     finally:
         await stop(runner, task)

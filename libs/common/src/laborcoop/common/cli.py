@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from laborcoop.common import migrations
+from laborcoop.common import dlq, migrations
 from laborcoop.common.consumer import ConsumerRunner
 from laborcoop.common.db import connect, create_pool
 from laborcoop.common.http import ServiceSpec, Worker, create_service_app
@@ -67,6 +67,15 @@ async def _workers(settings: ServiceSettings, spec: ServiceSpec, *, relay: bool)
         await pool.close()
 
 
+async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    if args.action == "list":
+        dlq.print_letters(await dlq.dead_letters(settings, args.group))
+        return
+    count = await dlq.redrive(settings, args.group, dry_run=args.dry_run)
+    verb = "would re-drive" if args.dry_run else "re-drove"
+    print(f"dlq: {verb} {count} record(s) of {args.group}")
+
+
 def main(
     spec: ServiceSpec,
     settings_factory: Callable[[], ServiceSettings],
@@ -84,6 +93,16 @@ def main(
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("relay", help="run only the outbox relay")
     commands.add_parser("consume", help="run only the event consumers and schedulers")
+    dlq_parser = commands.add_parser("dlq", help="list or re-drive dead-lettered events")
+    dlq_parser.add_argument("action", choices=["list", "redrive"])
+    dlq_parser.add_argument(
+        "--group",
+        required=True,
+        help="the consumer group, e.g. " + ", ".join(s.group for s in spec.subscriptions)
+        if spec.subscriptions
+        else "the consumer group",
+    )
+    dlq_parser.add_argument("--dry-run", action="store_true", help="redrive: only count")
     for name, command in (extra or {}).items():
         sub = commands.add_parser(name, help=command.help)
         if command.arguments is not None:
@@ -103,6 +122,8 @@ def main(
     elif args.command == "migrate":
         applied = asyncio.run(migrate(settings, spec))
         print(f"{len(applied)} migration(s) applied")
+    elif args.command == "dlq":
+        asyncio.run(_dead_letters(settings, args))
     elif args.command in {"relay", "consume"}:
         asyncio.run(_workers(settings, spec, relay=args.command == "relay"))
     else:
