@@ -44,3 +44,24 @@ async def test_gateway_reads_need_a_token(system: System) -> None:
     answer = await system.gateway.client.get("/v1/brands")
     assert answer.status_code == 401
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_gateway_forwards_brand_commands_with_their_headers(
+    system: System, tokens: Tokens
+) -> None:
+    hunan = {**tokens.province(HUNAN), "Idempotency-Key": "gateway-forward-01"}
+    body = {"name": "张家界导游", "province": HUNAN, "category": "culture_tourism"}
+    first = await system.gateway.client.post("/v1/brands", json=body, headers=hunan)
+    again = await system.gateway.client.post("/v1/brands", json=body, headers=hunan)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    url = first.headers["location"]
+    read = await system.gateway.client.get(url, headers=tokens.observer())
+    assert (read.status_code, read.headers["etag"]) == (200, '"1"')
+    stale = await system.gateway.client.patch(
+        url, json={"description": "导游"}, headers={**tokens.province(HUNAN), "If-Match": '"9"'}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    unknown = await system.gateway.client.get("/v1/brands/not-a-uuid", headers=tokens.observer())
+    assert unknown.status_code == 422

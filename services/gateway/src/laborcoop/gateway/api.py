@@ -65,8 +65,25 @@ async def register_brand(request: Request, principal: CurrentPrincipal) -> Respo
     return await forward(request, request.app.state.upstreams["registry"])
 
 
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.api_route("/brands/{rest:path}", methods=_METHODS, include_in_schema=False)
+async def brand_resource(request: Request, rest: str, principal: CurrentPrincipal) -> Response:
+    """One brand and its sub-resources: forwarded to the registry until the gateway has its own
+    routes for them (the registry's OpenAPI document describes them)."""
+    return await forward(request, request.app.state.upstreams["registry"])
+
+
+@router.api_route("/agreements", methods=_METHODS, include_in_schema=False)
+@router.api_route("/agreements/{rest:path}", methods=_METHODS, include_in_schema=False)
+async def agreements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
+    """Agreements: forwarded to the agreements service (its OpenAPI document describes them)."""
+    return await forward(request, request.app.state.upstreams["agreements"])
+
+
 _FORWARDED_HEADERS = ("authorization", "content-type", "idempotency-key", "if-match", "traceparent")
-_RETURNED_HEADERS = ("content-type", "location", "etag")
+_RETURNED_HEADERS = ("content-type", "location", "etag", "idempotent-replayed")
 
 
 async def forward(request: Request, upstream: httpx.AsyncClient) -> Response:
