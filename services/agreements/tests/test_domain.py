@@ -269,3 +269,74 @@ def test_versions_count_every_event() -> None:
     agreement = active(SD, GS, NX)
     assert [e.version for e in agreement.pending_events] == list(range(1, 7))
     assert agreement.version == 6
+
+
+def signed_not_started() -> Agreement:
+    agreement = proposed(effective_from=TODAY + timedelta(days=30))
+    for member in agreement.parties:
+        agreement.sign(province(member), member, TODAY, NOW)
+    return agreement
+
+
+def under_amendment() -> Agreement:
+    agreement = active(SH, YN)
+    agreement.amend(province(SH), terms(SH, YN, title="修订"), NOW)
+    return agreement
+
+
+def expired() -> Agreement:
+    agreement = active(SH, YN)
+    agreement.terms = agreement.terms.model_copy(update={"effective_to": TODAY})
+    agreement.advance(TODAY + timedelta(days=1), NOW)
+    return agreement
+
+
+def terminated() -> Agreement:
+    agreement = active(SH, YN)
+    agreement.terminate(province(SH), "结束", NOW)
+    return agreement
+
+
+STATES: dict[str, Callable[[], Agreement]] = {
+    "draft": drafted,
+    "proposed": proposed,
+    "signed": signed_not_started,
+    "active": lambda: active(SH, YN),
+    "amending": under_amendment,
+    "expired": expired,
+    "terminated": terminated,
+}
+COMMANDS: dict[str, Callable[[Agreement], None]] = {
+    "edit": lambda a: a.update_draft(province(SH), terms(SH, YN, title="改稿"), NOW),
+    "propose": lambda a: a.propose(province(SH), NOW),
+    "sign": lambda a: a.sign(province(YN), YN, TODAY, NOW),
+    "decline": lambda a: a.decline(province(YN), YN, "不同意", NOW),
+    "amend": lambda a: a.amend(province(YN), terms(SH, YN, title="再修订"), NOW),
+    "terminate": lambda a: a.terminate(province(YN), "结束", NOW),
+}
+ALLOWED = {
+    "draft": {"edit", "propose"},
+    "proposed": {"sign", "decline"},
+    "signed": {"terminate"},
+    "active": {"amend", "terminate"},
+    "amending": {"sign", "decline", "terminate"},
+    "expired": set(),
+    "terminated": set(),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_in_every_state(state: str, command: str) -> None:
+    """The whole transition table: allowed commands change the version by their events;
+    every other command is a 409 naming the current state and changes nothing."""
+    agreement = STATES[state]()
+    before = (agreement.status, agreement.version, agreement.terms, agreement.amendment)
+    if command in ALLOWED[state]:
+        COMMANDS[command](agreement)
+        assert agreement.version > before[1]
+        return
+    with pytest.raises(Conflict) as caught:
+        COMMANDS[command](agreement)
+    assert caught.value.extensions["current_state"].startswith(before[0])
+    assert (agreement.status, agreement.version, agreement.terms, agreement.amendment) == before
