@@ -15,9 +15,16 @@ from typing import Any
 import uvicorn
 
 from laborcoop.common import dlq, migrations
+from laborcoop.common.clock import utc_now
 from laborcoop.common.consumer import ConsumerRunner
 from laborcoop.common.db import connect, create_pool
-from laborcoop.common.http import ServiceSpec, Worker, create_service_app
+from laborcoop.common.http import (
+    Housekeeping,
+    ServiceSpec,
+    Worker,
+    WorkerContext,
+    create_service_app,
+)
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
@@ -60,8 +67,11 @@ async def _workers(settings: ServiceSettings, spec: ServiceSpec, *, relay: bool)
         if relay:
             await _run_until_signalled(OutboxRelay(settings, pool))
         else:
+            context = WorkerContext(settings, pool, clock=utc_now)
             await _run_until_signalled(
-                *(ConsumerRunner(settings, pool, s) for s in spec.subscriptions)
+                *(ConsumerRunner(settings, pool, s) for s in spec.subscriptions),
+                *(make(context) for make in spec.workers),
+                Housekeeping(settings, pool),
             )
     finally:
         await pool.close()

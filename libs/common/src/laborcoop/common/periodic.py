@@ -5,13 +5,11 @@ import logging
 from abc import ABC, abstractmethod
 from contextlib import suppress
 
-import asyncpg
-
 log = logging.getLogger(__name__)
 
 
 class Periodic(ABC):
-    """Runs :meth:`run_once` every ``interval_s``; a database failure is logged and retried."""
+    """Runs :meth:`run_once` every ``interval_s``; a failed pass is logged and retried."""
 
     def __init__(self, interval_s: float) -> None:
         self._interval_s = interval_s
@@ -32,10 +30,10 @@ class Periodic(ABC):
                     log.info(
                         "periodic pass", extra={"worker": type(self).__name__, "changed": changed}
                     )
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning(
-                    "periodic pass failed; retrying",
-                    extra={"worker": type(self).__name__, "error": repr(exc)},
+            except Exception:
+                # A failed pass is retried at the next interval: an error never ends the loop.
+                log.exception(
+                    "periodic pass failed; retrying", extra={"worker": type(self).__name__}
                 )
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval_s)

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from laborcoop.agreements.domain import Agreement
-from laborcoop.common.auth import Principal
+from laborcoop.common.auth import Principal, Role
 from laborcoop.common.db import Connection
 from laborcoop.contracts.agreements import Terms
 from laborcoop.contracts.codes import AgreementStatus
@@ -142,7 +142,7 @@ async def search(
               AND ($10::uuid IS NULL OR id > $10)
             ORDER BY id LIMIT $11""",
         [str(s) for s in _PUBLIC],
-        viewer.province if viewer.province else "",
+        viewer.province if viewer.has(Role.PROVINCE) and viewer.province else "",
         where.party,
         where.kind,
         where.status,

@@ -134,7 +134,9 @@ class AgreementOut(ApiModel):
     revision: int
     terms: Terms
     amendment: Terms | None = Field(description="a revision under signature, if any")
-    signatures: list[Signature] = Field(description="signatures of the revision under signature")
+    signatures: list[Signature] = Field(
+        description="who signed the revision under signature, or the revision in force"
+    )
     awaiting: list[str] = Field(description="parties yet to sign the revision under signature")
     version: int
     created_at: datetime

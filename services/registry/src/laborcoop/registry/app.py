@@ -9,7 +9,7 @@ from laborcoop.registry.settings import RegistrySettings
 
 
 async def _build_use_cases(app: FastAPI) -> None:
-    app.state.registry = Registry(app.state.settings)
+    app.state.registry = Registry(app.state.settings, app.state.clock)
 
 
 SPEC = ServiceSpec(
