@@ -297,3 +297,22 @@ async def test_edit_needs_if_match_and_a_repeated_key_replays(
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.headers["idempotent-replayed"] == "true"
     assert await events_of(agreements_app, agreement["id"]) == ["drafted", "proposed"]
+
+
+def test_openapi_documents_every_route_and_its_problems(agreements_app: FastAPI) -> None:
+    document = agreements_app.openapi()
+    operations = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1/")
+    ]
+    assert len(operations) == 10
+    for path, method, op in operations:
+        assert op.get("summary"), (path, method)
+        assert {"401", "422"} <= set(op["responses"]), (path, method)
+        if "{agreement_id}" in path:
+            assert "404" in op["responses"], (path, method)
+        if method == "post" and path != "/v1/agreements":
+            assert {"403", "409", "412"} <= set(op["responses"]), (path, method)
+    assert document["components"]["schemas"]["TermsIn"]["examples"]
