@@ -2,7 +2,8 @@
 
 An aggregate counts its changes in ``version``; each change records one CloudEvent whose
 ``sequence`` is the new version. The service layer calls :func:`publish` in the transaction
-that saves the aggregate: the events go to the history and the outbox, and are forgotten.
+that saves the aggregate: the events go to ``event_history`` and the outbox in one statement, and
+are forgotten by the aggregate.
 """
 
 from collections.abc import Iterable
@@ -10,9 +11,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from laborcoop.common import history
 from laborcoop.common.db import Connection
-from laborcoop.common.outbox import add_events
+from laborcoop.common.outbox import INSERT_OUTBOX, outbox_columns
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event
@@ -42,8 +42,33 @@ def record(
     )
 
 
+_PUBLISH = """WITH kept AS (
+           INSERT INTO event_history (subject, version, event_id, type, time, data)
+           SELECT * FROM unnest($7::uuid[], $8::int[], $1::uuid[], $4::text[],
+                                $9::timestamptz[], $10::jsonb[]))
+       """ + INSERT_OUTBOX.format(
+    event_ids="$1", topics="$2", keys="$3", types="$4", values="$5", traceparents="$6"
+)
+
+
 async def publish(conn: Connection, settings: ServiceSettings, aggregate: RecordsEvents) -> None:
-    """Keep the recorded events in the history and the outbox, in the caller's transaction."""
-    await history.record(conn, aggregate.pending_events)
-    await add_events(conn, settings, aggregate.pending_events)
-    aggregate.pending_events.clear()
+    """Keep the recorded events in the history and the outbox, in the caller's transaction,
+    with one statement."""
+    events = aggregate.pending_events
+    if not events:
+        return
+    c = outbox_columns(settings, events)
+    await conn.execute(
+        _PUBLISH,
+        c.event_ids,
+        c.topics,
+        c.keys,
+        c.types,
+        c.values,
+        c.traceparents,
+        [UUID(e.subject) for e in events],
+        [e.version for e in events],
+        [e.time for e in events],
+        [e.data for e in events],
+    )
+    events.clear()

@@ -1,6 +1,5 @@
-"""The history of an aggregate: its events, kept in ``event_history`` with its outbox rows."""
+"""The history of an aggregate: its events, kept in ``event_history`` by ``aggregates.publish``."""
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -8,7 +7,6 @@ from uuid import UUID
 from laborcoop.common.api import ApiModel
 from laborcoop.common.db import Connection
 from laborcoop.common.pagination import Page, cursor_value, page_of
-from laborcoop.contracts.envelope import CloudEvent
 
 
 class HistoryEntry(ApiModel):
@@ -17,23 +15,6 @@ class HistoryEntry(ApiModel):
     version: int
     time: datetime
     data: dict[str, Any]
-
-
-async def record(conn: Connection, events: Sequence[CloudEvent]) -> None:
-    """Keep ``events`` in the caller's transaction (call beside ``outbox.add_events``)."""
-    if not events:
-        return
-    await conn.execute(
-        """INSERT INTO event_history (subject, version, event_id, type, time, data)
-           SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[],
-                                $5::timestamptz[], $6::jsonb[])""",
-        [UUID(e.subject) for e in events],
-        [e.version for e in events],
-        [UUID(e.id) for e in events],
-        [e.type for e in events],
-        [e.time for e in events],
-        [e.data for e in events],
-    )
 
 
 async def page(

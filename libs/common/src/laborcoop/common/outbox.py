@@ -11,6 +11,7 @@ import logging
 import zlib
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
@@ -37,36 +38,54 @@ CONTENT_TYPE_HEADER: Final = "content-type"
 CONTENT_TYPE_VALUE: Final = CONTENT_TYPE.encode()
 
 
-async def add_events(
-    conn: Connection, settings: ServiceSettings, events: Sequence[CloudEvent]
-) -> None:
-    """Insert ``events`` in the caller's transaction, with the current trace context."""
-    if not events:
-        return
+@dataclass(frozen=True)
+class OutboxColumns:
+    """The outbox columns of a set of events, one array per column (for ``unnest``)."""
+
+    event_ids: list[str]
+    topics: list[str]
+    keys: list[str]
+    types: list[str]
+    values: list[bytes]
+    traceparents: list[str | None]
+
+
+def outbox_columns(settings: ServiceSettings, events: Sequence[CloudEvent]) -> OutboxColumns:
+    """The rows for ``events``: physical topic, key = subject, the envelope carrying the current
+    trace context."""
     traceparent = current_traceparent()
-    rows = []
+    columns = OutboxColumns([], [], [], [], [], [])
     for event in events:
         spec = spec_for(event.type)
         if spec is None:
             raise ValueError(f"unregistered event type {event.type}")
         if event.traceparent is None and traceparent is not None:
             event = event.model_copy(update={"traceparent": traceparent})  # noqa: PLW2901
-        rows.append(
-            (
-                event.id,
-                settings.topic(spec.topic),
-                event.subject,
-                event.type,
-                event.to_json_bytes(),
-                event.traceparent,
-            )
-        )
-    insert = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
-                VALUES ($1, $2, $3, $4, $5, $6)"""
-    if len(rows) == 1:
-        await conn.execute(insert, *rows[0])
-    else:
-        await conn.executemany(insert, rows)
+        columns.event_ids.append(event.id)
+        columns.topics.append(settings.topic(spec.topic))
+        columns.keys.append(event.subject)
+        columns.types.append(event.type)
+        columns.values.append(event.to_json_bytes())
+        columns.traceparents.append(event.traceparent)
+    return columns
+
+
+INSERT_OUTBOX = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
+    SELECT * FROM unnest({event_ids}::uuid[], {topics}::text[], {keys}::text[],
+                         {types}::text[], {values}::bytea[], {traceparents}::text[])"""
+
+
+async def add_events(
+    conn: Connection, settings: ServiceSettings, events: Sequence[CloudEvent]
+) -> None:
+    """Insert ``events`` in the caller's transaction, with the current trace context."""
+    if not events:
+        return
+    c = outbox_columns(settings, events)
+    sql = INSERT_OUTBOX.format(
+        event_ids="$1", topics="$2", keys="$3", types="$4", values="$5", traceparents="$6"
+    )
+    await conn.execute(sql, c.event_ids, c.topics, c.keys, c.types, c.values, c.traceparents)
 
 
 class OutboxRelay:
