@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from laborcoop.common import dlq
 from laborcoop.common.consumer import ConsumerRunner, Subscription
@@ -229,3 +229,29 @@ async def test_dead_letters_are_listed_and_redriven_once_the_cause_is_fixed(
         assert await dlq.redrive(harness.settings, GROUP) == 0
     finally:
         await stop(runner, task)
+
+
+async def test_shutdown_commits_what_was_applied(harness: Harness) -> None:
+    events = [brand_event() for _ in range(3)]
+    for event in events:
+        await harness.publish(event.to_json_bytes(), key=b"one-partition")
+    runner, task = harness.start()
+    for event in events:
+        await eventually(lambda e=event: harness.applied(e.subject))  # type: ignore[misc]
+    await stop(runner, task)
+
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=harness.settings.kafka_bootstrap,
+        group_id=harness.group,
+        enable_auto_commit=False,
+    )
+    await probe.start()
+    try:
+        topic = harness.settings.topic(topics.BRANDS)
+        committed = [
+            await probe.committed(TopicPartition(topic, p))
+            for p in range(harness.settings.topic_partitions)
+        ]
+    finally:
+        await probe.stop()
+    assert sum(offset or 0 for offset in committed) == 3

@@ -1,0 +1,88 @@
+"""Token verification: EdDSA and RS256 keys, claims that must be there, the principal."""
+
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from laborcoop.common.auth import KeySet, Role, TokenSigner
+from laborcoop.common.errors import Unauthorized
+
+
+def rsa_keyset() -> tuple[rsa.RSAPrivateKey, KeySet]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [{**public, "kid": "rsa-1", "alg": "RS256", "use": "sig"}]}
+    return key, KeySet(jwks, issuer="laborcoop", audience="laborcoop")
+
+
+def claims(**extra: object) -> dict[str, object]:
+    now = int(time.time())
+    return {
+        "iss": "laborcoop",
+        "aud": "laborcoop",
+        "sub": "hr-310000",
+        "iat": now,
+        "exp": now + 60,
+        "roles": ["province"],
+        "province": "310000",
+        **extra,
+    }
+
+
+def test_rs256_tokens_are_verified_too() -> None:
+    key, keys = rsa_keyset()
+    token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "rsa-1"})
+    principal = keys.verify(token)
+    assert (principal.client_id, principal.province) == ("hr-310000", "310000")
+    assert principal.roles == frozenset({Role.PROVINCE})
+
+
+def test_eddsa_tokens_from_the_signer() -> None:
+    signer = TokenSigner.generate(key_id="k1")
+    keys = KeySet(signer.jwks(), issuer="laborcoop", audience="laborcoop")
+    principal = keys.verify(signer.sign("mohrss", province=None, roles=["ministry", "observer"]))
+    assert principal.is_ministry
+    assert principal.province is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"roles": ["king"]}, "unknown role"),
+        ({"province": "990000"}, "unknown province"),
+        ({"province": None}, "must name its province"),
+        ({"exp": int(time.time()) - 5}, "expired"),
+        ({"aud": "other"}, "invalid token"),
+    ],
+)
+def test_claims_that_make_a_token_invalid(bad: dict[str, object], message: str) -> None:
+    key, keys = rsa_keyset()
+    values = {k: v for k, v in claims(**bad).items() if v is not None}
+    token = jwt.encode(values, key, algorithm="RS256", headers={"kid": "rsa-1"})
+    with pytest.raises(Unauthorized, match=message):
+        keys.verify(token)
+
+
+def test_a_none_algorithm_or_unknown_key_is_refused() -> None:
+    _, keys = rsa_keyset()
+    unsigned = jwt.encode(claims(), key="", algorithm="none", headers={"kid": "rsa-1"})
+    with pytest.raises(Unauthorized):
+        keys.verify(unsigned)
+    other, _ = rsa_keyset()
+    token = jwt.encode(claims(), other, algorithm="RS256", headers={"kid": "who"})
+    with pytest.raises(Unauthorized, match="unknown key"):
+        keys.verify(token)
+
+
+def test_a_cached_token_still_expires() -> None:
+    signer = TokenSigner.generate(key_id="k1")
+    keys = KeySet(signer.jwks(), issuer="laborcoop", audience="laborcoop")
+    token = signer.sign("hr", province="310000", roles=["province"], ttl_s=1, now=time.time() - 0.5)
+    assert keys.verify(token).client_id == "hr"
+    time.sleep(0.6)
+    with pytest.raises(Unauthorized, match="expired"):
+        keys.verify(token)

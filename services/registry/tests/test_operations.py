@@ -1,0 +1,35 @@
+"""The operations endpoints every service serves: health, readiness, metrics."""
+
+import httpx
+from fastapi import FastAPI
+
+from laborcoop.testing import Tokens
+
+
+async def test_health_readiness_and_metrics(
+    client: httpx.AsyncClient, registry_app: FastAPI, tokens: Tokens
+) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    await client.post(
+        "/v1/brands",
+        headers=tokens.province("360000"),
+        json={"name": "南康木工", "province": "360000", "category": "skilled_trades"},
+    )
+    metrics = (await client.get("/metrics")).text
+    assert 'laborcoop_outbox_backlog{service="registry"} 1.0' in metrics
+    assert 'route="/v1/brands",service="registry",status="201"' in metrics
+
+
+async def test_readiness_fails_while_migrations_are_pending(
+    client: httpx.AsyncClient, registry_app: FastAPI
+) -> None:
+    await registry_app.state.pool.execute(
+        "DELETE FROM schema_migrations WHERE name LIKE 'laborcoop.registry%'"
+    )
+    answer = await client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["checks"]["migrations"] == "1 pending"
