@@ -62,7 +62,11 @@ async def _run_until_signalled(*runners: Worker) -> None:
 
 
 async def _workers(settings: ServiceSettings, spec: ServiceSpec, *, relay: bool) -> None:
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(),
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+    )
     try:
         if relay:
             await _run_until_signalled(OutboxRelay(settings, pool))

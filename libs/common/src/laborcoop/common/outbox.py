@@ -104,29 +104,37 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay until stopped; while another replica leads, stand by and retry the lock."""
+        """Relay until stopped; while another replica leads, stand by and retry the lock on the
+        same connection (a lost connection is opened again)."""
         while not self._stopping.is_set():
             try:
-                await self._lead()
+                await self._stand_by_then_lead()
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("relay interrupted; retrying", extra={"error": repr(exc)})
             metrics.RELAY_LEADER.labels(self._service).set(0)
             await self._sleep(self._settings.relay_poll_interval_s)
 
-    async def _lead(self) -> None:
-        dsn = self._settings.database_url.get_secret_value()
-        leader_conn = await connect(dsn)
+    async def _stand_by_then_lead(self) -> None:
+        conn = await connect(self._settings.database_url.get_secret_value())
         try:
-            if not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
-                return
-            metrics.RELAY_LEADER.labels(self._service).set(1)
-            self.is_leader = True
-            await leader_conn.add_listener(CHANNEL, self._on_notify)
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    await self._lead(conn)
+                    return
+                await self._sleep(self._settings.relay_poll_interval_s)
+        finally:
+            with suppress(Exception):
+                await conn.close()
+
+    async def _lead(self, conn: "asyncpg.Connection[asyncpg.Record]") -> None:
+        """Relay while this connection holds the lock (closing it releases the lock)."""
+        metrics.RELAY_LEADER.labels(self._service).set(1)
+        self.is_leader = True
+        try:
+            await conn.add_listener(CHANNEL, self._on_notify)
             await self._relay_while_leader()
         finally:
             self.is_leader = False
-            with suppress(Exception):
-                await leader_conn.close()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
