@@ -231,7 +231,8 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 problem+json for a body over ``max_bytes``, declared or streamed."""
+    """Answers 413 problem+json for a body over ``max_bytes``: a declared length is checked
+    before reading; a body of unknown length (chunked) is read up to the limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -242,8 +243,12 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            # The HTTP server delivers exactly the declared length, so no need to count it.
+            if int(declared) > self.max_bytes:
+                await self._reject(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         messages, too_large = await self._buffer(receive)
         if too_large:

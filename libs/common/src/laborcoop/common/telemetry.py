@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 TRACER_NAME: Final = "laborcoop"
@@ -70,8 +70,14 @@ class TraceContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        carrier = {k.decode(): v.decode() for k, v in scope["headers"] if k == b"traceparent"}
-        parent = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+        incoming = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
+        parent = (
+            trace.get_current_span(
+                propagate.extract({"traceparent": incoming.decode()})
+            ).get_span_context()
+            if incoming is not None
+            else INVALID_SPAN_CONTEXT
+        )
         span = NonRecordingSpan(
             SpanContext(
                 trace_id=parent.trace_id if parent.is_valid else _ids.generate_trace_id(),

@@ -3,8 +3,7 @@
 import re
 from typing import Annotated
 
-from fastapi import Header
-from fastapi.responses import JSONResponse
+from fastapi import Header, Response
 from pydantic import BaseModel
 
 from laborcoop.common.errors import InvalidInput, PreconditionFailed, PreconditionRequired
@@ -40,12 +39,11 @@ IfMatch = Annotated[
 ]
 
 
-def versioned(
-    body: BaseModel, *, version: int, location: str, status_code: int = 200
-) -> JSONResponse:
-    """A resource's representation with its ``ETag`` and ``Location``."""
-    return JSONResponse(
-        body.model_dump(mode="json"),
+def versioned(body: BaseModel, *, version: int, location: str, status_code: int = 200) -> Response:
+    """A resource's representation (JSON) with its ``ETag`` and ``Location``."""
+    return Response(
+        body.model_dump_json(),
         status_code=status_code,
+        media_type="application/json",
         headers={"ETag": etag(version), "Location": location},
     )

@@ -6,7 +6,6 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import JSONResponse
 
 from laborcoop.agreements import repository
 from laborcoop.agreements.domain import Agreement
@@ -44,7 +43,7 @@ Act = Callable[[Agreement, Agreements], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def answer(agreement: Agreement, status_code: int = 200) -> JSONResponse:
+def answer(agreement: Agreement, status_code: int = 200) -> Response:
     return versioned(
         AgreementOut.of(agreement),
         version=agreement.version,
@@ -53,7 +52,7 @@ def answer(agreement: Agreement, status_code: int = 200) -> JSONResponse:
     )
 
 
-def created(agreement: Agreement) -> JSONResponse:
+def created(agreement: Agreement) -> Response:
     return answer(agreement, 201)
 
 

@@ -48,7 +48,7 @@ Transition = Callable[[Brand, datetime], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def answer(brand: Brand, status_code: int = 200) -> JSONResponse:
+def answer(brand: Brand, status_code: int = 200) -> Response:
     return versioned(
         BrandOut.of(brand),
         version=brand.version,
@@ -57,7 +57,7 @@ def answer(brand: Brand, status_code: int = 200) -> JSONResponse:
     )
 
 
-def created(brand: Brand) -> JSONResponse:
+def created(brand: Brand) -> Response:
     return answer(brand, 201)
 
 
