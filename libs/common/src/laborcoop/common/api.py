@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 class ApiModel(BaseModel):
     """Request and response bodies: snake_case JSON; a request with an unknown field is a 422."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def _nfc(value: str) -> str:
