@@ -65,3 +65,11 @@ async def test_the_gateway_forwards_brand_commands_with_their_headers(
     assert stale.headers["content-type"] == "application/problem+json"
     unknown = await system.gateway.client.get("/v1/brands/not-a-uuid", headers=tokens.observer())
     assert unknown.status_code == 422
+
+
+async def test_forwarded_paths_cannot_leave_their_prefix(system: System, tokens: Tokens) -> None:
+    for path in ("/v1/brands/..%2F..%2Fmetrics", "/v1/brands/%2E%2E/%2E%2E/readyz"):
+        answer = await system.gateway.client.get(path, headers=tokens.observer())
+        assert answer.status_code in {404, 422}, (path, answer.status_code)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "laborcoop_outbox_backlog" not in answer.text

@@ -87,3 +87,12 @@ def test_a_cached_token_still_expires() -> None:
     time.sleep(max(0.0, issued + 2.05 - time.time()))
     with pytest.raises(Unauthorized, match="expired"):
         keys.verify(token)
+
+
+def test_a_token_naming_another_algorithm_than_its_key_is_refused() -> None:
+    signer = TokenSigner.generate(key_id="ed-1")
+    keys = KeySet(signer.jwks(), issuer="laborcoop", audience="laborcoop")
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(), forger, algorithm="RS256", headers={"kid": "ed-1"})
+    with pytest.raises(Unauthorized):
+        keys.verify(token)

@@ -125,3 +125,39 @@ async def test_rows_written_while_no_relay_runs_are_published_in_id_order(
     sequences = [CloudEvent.from_json_bytes(r.value).version for r in records if r.value]
     assert sequences == [1, 2, 3, 4, 5]
     assert {r.partition for r in records} == {records[0].partition}
+
+
+async def test_a_leader_whose_lock_connection_dies_stands_down(
+    outbox: tuple[ServiceSettings, Pool],
+) -> None:
+    settings, pool = outbox
+    first, second = OutboxRelay(settings, pool), OutboxRelay(settings, pool)
+    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+    try:
+        await eventually(lambda: _one_leads(first, second))
+        key = zlib.crc32(b"laborcoop.relay.registry")
+        killed = await pool.fetchval(
+            """SELECT pg_terminate_backend(pid) FROM pg_locks
+               WHERE locktype = 'advisory' AND objid = $1 AND granted""",
+            key,
+        )
+        assert killed is True
+        await eventually(lambda: _settled(pool, first, second))
+        batch = events(10)
+        await write(settings, pool, batch)
+        await eventually(lambda: drained(pool))
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.gather(*tasks)
+    records = await read_topic(settings.kafka_bootstrap, settings.topic(topics.BRANDS), expect=10)
+    assert sorted(dict(r.headers)["ce_id"] for r in records) == sorted(e.id.encode() for e in batch)
+
+
+async def _one_leads(*relays: OutboxRelay) -> bool:
+    return sum(relay.is_leader for relay in relays) == 1
+
+
+async def _settled(pool: Pool, *relays: OutboxRelay) -> bool:
+    """One relay believes it leads, and the database agrees that one lock is held."""
+    return await _one_leads(*relays) and await leaders(pool, "registry") == 1

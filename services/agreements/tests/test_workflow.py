@@ -222,9 +222,22 @@ async def test_queries_filter_public_agreements(client: httpx.AsyncClient, token
     assert await titles("area=joint_training") == ["深化沪滇劳务协作"]
     assert await titles(f"origin={YN}&destination={SH}") == ["深化沪滇劳务协作"]
     assert await titles(f"origin={SH}&destination={YN}") == []
+    assert await titles(f"origin={YN}") == ["深化沪滇劳务协作"]
+    assert await titles(f"destination={YN}") == []
     assert await titles("active_on=2026-06-01") == ["深化沪滇劳务协作"]
     assert await titles("active_on=2025-06-01") == ["沿黄", "深化沪滇劳务协作"]
-    assert await titles("status=active&limit=1") != []
+    first_page = (
+        await client.get("/v1/agreements?status=active&limit=1", headers=tokens.observer())
+    ).json()
+    rest = (
+        await client.get(
+            f"/v1/agreements?status=active&limit=1&cursor={first_page['next_cursor']}",
+            headers=tokens.observer(),
+        )
+    ).json()
+    assert len(first_page["items"]) == len(rest["items"]) == 1
+    assert rest["next_cursor"] is None
+    assert first_page["items"][0]["id"] != rest["items"][0]["id"]
 
 
 @pytest.mark.parametrize(
@@ -316,3 +329,105 @@ def test_openapi_documents_every_route_and_its_problems(agreements_app: FastAPI)
         if method == "post" and path != "/v1/agreements":
             assert {"403", "409", "412"} <= set(op["responses"]), (path, method)
     assert document["components"]["schemas"]["TermsIn"]["examples"]
+
+
+async def active_bilateral(
+    client: httpx.AsyncClient, tokens: Tokens, **extra: Any
+) -> dict[str, Any]:
+    agreement = await draft(client, tokens, SH, YN, **extra)
+    await post(client, tokens, agreement, "proposal", SH)
+    for member in (SH, YN):
+        answer = await post(client, tokens, agreement, "signatures", member, {"province": member})
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def test_an_amendment_under_signature_is_seen_by_the_parties_only(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    agreement = await active_bilateral(client, tokens)
+    await post(client, tokens, agreement, "amendments", YN, body(SH, YN, title="保密的修订"))
+    url = f"/v1/agreements/{agreement['id']}"
+    party = (await client.get(url, headers=tokens.province(YN))).json()
+    outsider = (await client.get(url, headers=tokens.province(HN))).json()
+    assert party["amendment"]["title"] == "保密的修订"
+    assert party["awaiting"] == [SH, YN]
+    assert (outsider["amendment"], outsider["awaiting"], outsider["signatures"]) == (None, [], [])
+    listed = (await client.get("/v1/agreements", headers=tokens.province(HN))).json()["items"]
+    assert [a["amendment"] for a in listed] == [None]
+
+
+async def test_history_shows_each_caller_only_what_it_could_see(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    agreement = await draft(client, tokens, SH, YN)
+    await client.put(
+        f"/v1/agreements/{agreement['id']}",
+        json=body(SH, YN, title="草稿二"),
+        headers={**tokens.province(SH), "If-Match": '"1"'},
+    )
+    await post(client, tokens, agreement, "proposal", SH)
+    for member in (SH, YN):
+        await post(client, tokens, agreement, "signatures", member, {"province": member})
+
+    async def kinds(who: dict[str, str]) -> list[str]:
+        page = (await client.get(f"/v1/agreements/{agreement['id']}/history", headers=who)).json()
+        return [e["type"].split(".")[-2] for e in page["items"]]
+
+    assert await kinds(tokens.province(SH)) == [
+        "drafted",
+        "draft_updated",
+        "proposed",
+        "signed",
+        "signed",
+        "activated",
+    ]
+    assert await kinds(tokens.province(YN)) == ["proposed", "signed", "signed", "activated"]
+    assert await kinds(tokens.province(HN)) == ["activated"]
+
+
+async def test_active_on_includes_agreements_that_have_ended_since(
+    client: httpx.AsyncClient, tokens: Tokens, clock: Any, agreements_app: FastAPI
+) -> None:
+    agreement = await active_bilateral(client, tokens, effective_to="2025-03-10")
+    clock.advance(days=20)
+    assert await agreements_app.state.workers.others[0].run_once() == 1
+    ended = (
+        await client.get(f"/v1/agreements/{agreement['id']}", headers=tokens.observer())
+    ).json()
+    assert ended["status"] == "expired"
+    found = (
+        await client.get("/v1/agreements?active_on=2025-03-05", headers=tokens.observer())
+    ).json()["items"]
+    assert [a["id"] for a in found] == [agreement["id"]]
+    later = (
+        await client.get("/v1/agreements?active_on=2025-03-11", headers=tokens.observer())
+    ).json()["items"]
+    assert later == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"effective_from": 0}, "effective_from"),
+        ({"effective_from": "2025-03-01T00:00:00"}, "effective_from"),
+        ({"projects": [{"name": "培训", "amount_yuan": "5000"}]}, "projects.0.amount_yuan"),
+        (
+            {
+                "targets": [
+                    {"period": "2025", "origin": YN, "destination": SH, "workers_transferred": True}
+                ]
+            },
+            "targets.0.workers_transferred",
+        ),
+        ({"title": "沪滇\x00"}, "title"),
+    ],
+)
+async def test_values_are_not_coerced(
+    client: httpx.AsyncClient, tokens: Tokens, payload: dict[str, Any], field: str
+) -> None:
+    answer = await client.post(
+        "/v1/agreements", json={**body(SH, YN), **payload}, headers=tokens.province(SH)
+    )
+    assert answer.status_code == 422
+    assert field in [e["field"] for e in answer.json()["errors"]]

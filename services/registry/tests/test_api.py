@@ -147,6 +147,7 @@ async def test_patch_can_clear_optional_fields_but_not_the_name(
         url, json={"name": None}, headers={**tokens.province(HUNAN), "If-Match": '"2"'}
     )
     assert nameless.status_code == 422
+    assert nameless.json()["errors"][0]["field"] == "name"
 
 
 async def test_rename_onto_an_existing_name_is_409(
@@ -398,3 +399,67 @@ async def test_bad_list_queries_are_422(
     answer = await client.get(f"/v1/brands?{query}", headers=tokens.observer())
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] in query
+
+
+async def test_indicator_corrections_honour_if_match(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    brand = await register(client, tokens)
+    url = f"/v1/brands/{brand['id']}/indicators/2024"
+    hunan = tokens.province(HUNAN)
+    assert (await client.put(url, json={"practitioners": 1}, headers=hunan)).status_code == 201
+    stale = await client.put(url, json={"practitioners": 2}, headers={**hunan, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    fresh = await client.put(url, json={"practitioners": 2}, headers={**hunan, "If-Match": '"2"'})
+    assert fresh.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["eyJpZCI6Inp6eiJ9", "eyJpZCI6NX0", "eyJpZCI6WzFdfQ", "eyJ4IjoxfQ", "bm90LWpzb24", "%%%"],
+    ids=["id-not-uuid", "id-number", "id-list", "no-id", "not-json", "not-base64"],
+)
+async def test_tampered_cursors_are_422(
+    client: httpx.AsyncClient, tokens: Tokens, cursor: str
+) -> None:
+    brand = await register(client, tokens)
+    for url in ("/v1/brands", f"/v1/brands/{brand['id']}/history"):
+        answer = await client.get(url, params={"cursor": cursor}, headers=tokens.observer())
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "安化\x00茶"), ("name", "\u200b\u200b"), ("operator", "\x07bell")],
+)
+async def test_control_and_invisible_text_is_422(
+    client: httpx.AsyncClient, tokens: Tokens, registry_app: FastAPI, field: str, value: str
+) -> None:
+    answer = await client.post(
+        "/v1/brands", json=brand_body(**{field: value}), headers=tokens.province(HUNAN)
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == field
+    search = await client.get("/v1/brands", params={"q": "a\x00b"}, headers=tokens.observer())
+    assert search.status_code == 422
+
+
+@pytest.mark.parametrize("value", [True, "15000", 15000.0, 15000.5])
+async def test_counts_are_not_coerced(
+    client: httpx.AsyncClient, tokens: Tokens, value: object
+) -> None:
+    brand = await register(client, tokens)
+    answer = await client.put(
+        f"/v1/brands/{brand['id']}/indicators/2024",
+        json={"practitioners": value},
+        headers=tokens.province(HUNAN),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "practitioners"
+
+
+async def test_unknown_province_filter_is_422(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    answer = await client.get("/v1/brands?province=990000", headers=tokens.observer())
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "province"

@@ -124,7 +124,8 @@ def test_recognition_never_lowers_or_repeats_a_level() -> None:
     for level in (BrandLevel.CITY, BrandLevel.COUNTY):
         with pytest.raises(InvalidState) as caught:
             brand.recognise(province(HUNAN), level, NOW)
-        assert "recognised at city level" in caught.value.extensions["current_state"]
+        assert caught.value.extensions["current_state"] == "recognised"
+        assert "already at city level" in str(caught.value.detail)
 
 
 def test_ministry_suspends_any_brand_and_only_it_lifts_that_suspension() -> None:

@@ -57,7 +57,9 @@ class KeySet:
 
     def __init__(self, jwks: dict[str, Any], *, issuer: str, audience: str) -> None:
         self._keys: dict[str, PyJWK] = {
-            k.key_id: k for k in PyJWKSet.from_dict(jwks).keys if k.key_id is not None
+            k.key_id: k
+            for k in PyJWKSet.from_dict(jwks).keys
+            if k.key_id is not None and k.algorithm_name in ALGORITHMS
         }
         self._issuer = issuer
         self._audience = audience
@@ -99,14 +101,14 @@ class KeySet:
             claims = jwt.decode(
                 token,
                 key=key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[key.algorithm_name],
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
         return _principal(claims), float(claims["exp"])
 

@@ -95,6 +95,7 @@ class OutboxRelay:
         self._service = settings.service_name
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._lock_lost = asyncio.Event()
         self.is_leader = False
         self._lock_key = zlib.crc32(f"laborcoop.relay.{self._service}".encode())
         self._topics = sorted({s.topic for s in all_specs() if s.service == self._service})
@@ -127,14 +128,22 @@ class OutboxRelay:
                 await conn.close()
 
     async def _lead(self, conn: "asyncpg.Connection[asyncpg.Record]") -> None:
-        """Relay while this connection holds the lock (closing it releases the lock)."""
+        """Relay while this connection holds the lock. The lock dies with the connection, so
+        losing it (a terminated backend, a network cut) ends the leadership at once."""
         metrics.RELAY_LEADER.labels(self._service).set(1)
         self.is_leader = True
+        self._lock_lost.clear()
+        conn.add_termination_listener(self._on_lock_lost)
         try:
             await conn.add_listener(CHANNEL, self._on_notify)
             await self._relay_while_leader()
         finally:
             self.is_leader = False
+
+    def _on_lock_lost(self, *_: object) -> None:
+        log.warning("relay lost its lock connection; standing down")
+        self._lock_lost.set()
+        self._wake.set()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -142,7 +151,7 @@ class OutboxRelay:
     async def _relay_while_leader(self) -> None:
         producer: AIOKafkaProducer | None = None
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and not self._lock_lost.is_set():
                 if producer is None:
                     producer = await self._start_producer()
                     if producer is None:
@@ -189,7 +198,7 @@ class OutboxRelay:
         deleting: asyncio.Task[None] | None = None
         rows = await self._fetch(after_id=0)
         try:
-            while rows and not self._stopping.is_set():
+            while rows and not self._stopping.is_set() and not self._lock_lost.is_set():
                 acks = [await self._send(producer, row) for row in rows]
                 fetching = asyncio.create_task(self._fetch(after_id=rows[-1]["id"]))
                 try:

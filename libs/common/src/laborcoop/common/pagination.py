@@ -5,6 +5,7 @@ import binascii
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -48,11 +49,32 @@ def page_of(items: list[T], limit: int, position: Callable[[T], dict[str, Any]])
     return Page(items=kept, next_cursor=encode_cursor(position(kept[-1])))
 
 
-def cursor_value(cursor: str | None, key: str) -> Any:
-    """The ``key`` of a cursor's position, or None without a cursor."""
+def _position_value(cursor: str, key: str) -> Any:
+    value = decode_cursor(cursor).get(key)
+    if value is None or isinstance(value, bool):
+        raise InvalidInput.field("cursor", "not a cursor of this list")
+    return value
+
+
+def cursor_id(cursor: str | None) -> UUID | None:
+    """The id after which a list keyed by UUIDs continues."""
     if cursor is None:
         return None
-    position = decode_cursor(cursor)
-    if key not in position:
+    value = _position_value(cursor, "id")
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInput.field("cursor", "not a cursor of this list") from exc
+
+
+def cursor_version(cursor: str | None) -> int:
+    """The version after which a history continues (0 without a cursor)."""
+    if cursor is None:
+        return 0
+    value = _position_value(cursor, "version")
+    if not isinstance(value, int) or not 0 <= value <= _MAX_VERSION:
         raise InvalidInput.field("cursor", "not a cursor of this list")
-    return position[key]
+    return value
+
+
+_MAX_VERSION = 2**31 - 1

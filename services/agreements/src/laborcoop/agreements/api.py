@@ -30,14 +30,15 @@ from laborcoop.common.errors import (
 )
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
-from laborcoop.common.pagination import Cursor, Limit, Page, cursor_value, page_of
+from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.common.versioning import IfMatch, versioned
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
+from laborcoop.contracts.provinces import ProvinceCode
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
-ProvinceQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
+ProvinceQuery = Annotated[ProvinceCode | None, Query()]
 Use = Annotated[Agreements, from_state("agreements", Agreements)]
 Act = Callable[[Agreement, Agreements], None]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +105,7 @@ async def draft_agreement(body: TermsIn, command: Command, use: Use) -> Response
 async def list_agreements(
     principal: CurrentPrincipal,
     pool: DbPool,
+    use: Use,
     party: ProvinceQuery = None,
     kind: AgreementKind | None = None,
     status: AgreementStatus | None = None,
@@ -111,18 +113,29 @@ async def list_agreements(
     brand: UUID | None = None,
     origin: ProvinceQuery = None,
     destination: ProvinceQuery = None,
-    active_on: Annotated[date | None, Query(description="in force on this day")] = None,
+    active_on: Annotated[
+        date | None, Query(description="in force on this day (also if it has ended since)")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AgreementOut]:
-    corridor = repository.corridor(origin, destination) if origin and destination else None
-    where = repository.AgreementFilter(party, kind, status, area, brand, corridor, active_on)
-    after = cursor_value(cursor, "id")
+    where = repository.AgreementFilter(
+        party,
+        kind,
+        status,
+        area,
+        brand,
+        repository.corridor_pattern(origin, destination),
+        active_on,
+        timezone=str(use.timezone),
+    )
     async with pool.acquire() as conn:
         found = await repository.search(
-            conn, principal, where, after=UUID(after) if after else None, limit=limit + 1
+            conn, principal, where, after=cursor_id(cursor), limit=limit + 1
         )
-    return page_of([AgreementOut.of(a) for a in found], limit, lambda a: {"id": str(a.id)})
+    return page_of(
+        [AgreementOut.of(a, principal) for a in found], limit, lambda a: {"id": str(a.id)}
+    )
 
 
 @router.get(
@@ -135,7 +148,12 @@ async def get_agreement(
     agreement_id: AgreementId, principal: CurrentPrincipal, pool: DbPool, use: Use
 ) -> Response:
     async with pool.acquire() as conn:
-        return answer(await use.visible(conn, principal, agreement_id))
+        agreement = await use.visible(conn, principal, agreement_id)
+    return versioned(
+        AgreementOut.of(agreement, principal),
+        version=agreement.version,
+        location=f"/v1/agreements/{agreement.id}",
+    )
 
 
 @router.put(
@@ -265,5 +283,11 @@ async def agreement_history(
     cursor: Cursor = None,
 ) -> Page[HistoryEntry]:
     async with pool.acquire() as conn:
-        await use.visible(conn, principal, agreement_id)
-        return await history.page(conn, agreement_id, cursor=cursor, limit=limit)
+        agreement = await use.visible(conn, principal, agreement_id)
+        return await history.page(
+            conn,
+            agreement_id,
+            cursor=cursor,
+            limit=limit,
+            types=agreement.visible_event_types(principal),
+        )

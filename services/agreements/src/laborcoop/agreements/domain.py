@@ -37,6 +37,25 @@ from laborcoop.contracts.ids import uuid7
 
 S = AgreementStatus
 PUBLIC_STATES = frozenset({S.ACTIVE, S.EXPIRED, S.TERMINATED})
+_DRAFT_TYPES = frozenset({AgreementDrafted.event_type, AgreementDraftUpdated.event_type})
+_PUBLIC_TYPES = frozenset(
+    t.event_type
+    for t in (AgreementActivated, AgreementAmended, AgreementExpired, AgreementTerminated)
+)
+_ALL_TYPES = frozenset(
+    t.event_type
+    for t in (
+        AgreementDrafted,
+        AgreementDraftUpdated,
+        AgreementProposed,
+        AgreementSigned,
+        AgreementDeclined,
+        AgreementActivated,
+        AgreementAmended,
+        AgreementExpired,
+        AgreementTerminated,
+    )
+)
 
 
 def check_terms(terms: Terms) -> None:
@@ -106,7 +125,21 @@ class Agreement:
             return True
         if self.status == S.DRAFT:
             return principal.acts_for(self.initiator)
+        return self.is_party(principal)
+
+    def is_party(self, principal: Principal) -> bool:
         return any(principal.acts_for(p) for p in self.parties)
+
+    def visible_event_types(self, principal: Principal) -> frozenset[str] | None:
+        """The event types of its history ``principal`` may read (None: all of them).
+
+        The initiator saw everything; parties did not see the draft; everyone else sees only
+        what happened while the agreement was public."""
+        if principal.acts_for(self.initiator):
+            return None
+        if self.is_party(principal):
+            return frozenset(t for t in _ALL_TYPES if t not in _DRAFT_TYPES)
+        return _PUBLIC_TYPES
 
     def unsigned(self) -> list[str]:
         return [p for p in self.parties if p not in self.signatures]
@@ -203,7 +236,7 @@ class Agreement:
         self._require_party(principal, "amends")
         self._require(S.ACTIVE, action="amend")
         if self.amendment is not None:
-            raise InvalidState("active with an amendment under signature", "amend again")
+            raise InvalidState(self.status, "amend while another amendment is under signature")
         if {p.province for p in terms.parties} != set(self.parties):
             raise InvalidInput.field("parties", "an amendment keeps the same parties")
         if terms.initiator != self.initiator:
@@ -298,7 +331,7 @@ class Agreement:
             raise Forbidden(f"only the initiator {verb}")
 
     def _require_party(self, principal: Principal, verb: str) -> None:
-        if not any(principal.acts_for(p) for p in self.parties):
+        if not self.is_party(principal):
             raise Forbidden(f"only a party {verb}")
 
     def _require_acting_party(self, principal: Principal, province: str) -> None:

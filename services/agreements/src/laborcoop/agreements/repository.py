@@ -26,6 +26,13 @@ def corridor(origin: str, destination: str) -> str:
     return f"{origin}>{destination}"
 
 
+def corridor_pattern(origin: str | None, destination: str | None) -> str | None:
+    """A LIKE pattern over corridors: both ends, or either end alone."""
+    if origin is None and destination is None:
+        return None
+    return corridor(origin or "%", destination or "%")
+
+
 def _row(a: Agreement) -> tuple[Any, ...]:
     t = a.terms
     return (
@@ -116,6 +123,7 @@ class AgreementFilter:
     brand: UUID | None = None
     corridor: str | None = None
     active_on: date | None = None
+    timezone: str = "Asia/Shanghai"
 
 
 async def search(
@@ -136,9 +144,11 @@ async def search(
               AND ($4::text IS NULL OR kind = $4) AND ($5::text IS NULL OR status = $5)
               AND ($6::text IS NULL OR $6 = ANY(areas))
               AND ($7::uuid IS NULL OR $7 = ANY(linked_brands))
-              AND ($8::text IS NULL OR $8 = ANY(corridors))
-              AND ($9::date IS NULL OR (status = 'active' AND effective_from <= $9
-                                        AND (effective_to IS NULL OR effective_to >= $9)))
+              AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM unnest(corridors) c WHERE c LIKE $8))
+              AND ($9::date IS NULL OR (
+                    status IN ('active', 'expired', 'terminated')
+                    AND effective_from <= $9 AND (effective_to IS NULL OR effective_to >= $9)
+                    AND (status <> 'terminated' OR (updated_at AT TIME ZONE $12)::date > $9)))
               AND ($10::uuid IS NULL OR id > $10)
             ORDER BY id LIMIT $11""",
         [str(s) for s in _PUBLIC],
@@ -152,6 +162,7 @@ async def search(
         where.active_on,
         after,
         limit,
+        where.timezone,
     )
     return [_agreement(r) for r in rows]
 

@@ -4,10 +4,14 @@ Safe with several replicas: each agreement is advanced in its own transaction un
 taken with ``SKIP LOCKED``, and the aggregate re-checks that it is still due.
 """
 
+import logging
+
 from laborcoop.agreements import repository
 from laborcoop.agreements.service import Agreements
 from laborcoop.common.db import Pool
 from laborcoop.common.periodic import Periodic
+
+log = logging.getLogger(__name__)
 
 BATCH = 100
 
@@ -24,6 +28,10 @@ class Scheduler(Periodic):
         async with self._pool.acquire() as conn:
             due = await repository.due(conn, self._use.today(), BATCH)
         for agreement_id in due:
-            async with self._pool.acquire() as conn, conn.transaction():
-                changed += await self._use.advance(conn, agreement_id)
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    changed += await self._use.advance(conn, agreement_id)
+            except Exception:
+                # One agreement that cannot be advanced must not hold up the others.
+                log.exception("agreement not advanced", extra={"agreement_id": str(agreement_id)})
         return changed

@@ -1,13 +1,14 @@
 """The agreements API models. Requests reject unknown fields; text is NFC-normalised."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from laborcoop.agreements.domain import Agreement
-from laborcoop.common.api import ApiModel, NfcText
+from laborcoop.common.api import ApiModel, CalendarDate, NfcText, WholeNumber
+from laborcoop.common.auth import Principal
 from laborcoop.contracts.agreements import Party, Project, Target, Terms
 from laborcoop.contracts.codes import (
     AgreementKind,
@@ -18,7 +19,7 @@ from laborcoop.contracts.codes import (
 )
 from laborcoop.contracts.provinces import ProvinceCode
 
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
+Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000)]
 Reason = Annotated[NfcText, Field(min_length=2, max_length=500)]
 
 
@@ -52,7 +53,9 @@ class TargetIn(ApiModel):
 
 class ProjectIn(ApiModel):
     name: Annotated[NfcText, Field(min_length=2, max_length=200)]
-    amount_yuan: Annotated[int, Field(ge=0, le=10_000_000_000_000, description="integer yuan")]
+    amount_yuan: Annotated[
+        WholeNumber, Field(ge=0, le=10_000_000_000_000, description="integer yuan")
+    ]
 
 
 _EXAMPLE: dict[str, Any] = {
@@ -92,8 +95,8 @@ class TermsIn(ApiModel):
     linked_brands: Annotated[list[UUID], Field(max_length=100), AfterValidator(_distinct)] = Field(
         default_factory=list
     )
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: CalendarDate
+    effective_to: CalendarDate | None = None
 
     def terms(self, initiator: str) -> Terms:
         return Terms(
@@ -143,16 +146,21 @@ class AgreementOut(ApiModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, a: Agreement) -> "AgreementOut":
-        signing = a.status == AgreementStatus.PROPOSED or a.amendment is not None
+    def of(cls, a: Agreement, viewer: Principal | None = None) -> "AgreementOut":
+        """The agreement as ``viewer`` may see it: an amendment under signature and its
+        signatures are shown to the parties only (None: the caller acted as a party)."""
+        pending = a.status == AgreementStatus.PROPOSED or a.amendment is not None
+        private = a.amendment is not None and viewer is not None and not a.is_party(viewer)
         return cls(
             id=a.id,
             status=a.status,
             revision=a.revision,
             terms=a.terms,
-            amendment=a.amendment,
-            signatures=[Signature(province=p, signed_at=t) for p, t in a.signatures.items()],
-            awaiting=a.unsigned() if signing else [],
+            amendment=None if private else a.amendment,
+            signatures=[]
+            if private
+            else [Signature(province=p, signed_at=t) for p, t in a.signatures.items()],
+            awaiting=a.unsigned() if pending and not private else [],
             version=a.version,
             created_at=a.created_at,
             updated_at=a.updated_at,

@@ -9,6 +9,7 @@ party through the aggregate, so the seed emits the same events as real use. Seed
 changes nothing (an agreement is found by its title).
 """
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,7 @@ from laborcoop.contracts.agreements import Party, Terms
 from laborcoop.contracts.codes import AgreementKind, PartyRole
 
 SIGNED_ON = date(2024, 11, 22)
+_SEED_LOCK = zlib.crc32(b"laborcoop.agreements.seed")  # two seeds at once add nothing twice
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ async def seed(pool: Pool, use: Agreements) -> int:
     added = 0
     for demo in DEMO_AGREEMENTS:
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
             if not await _exists(conn, demo.title):
                 await _adopt(conn, use, demo)
                 added += 1

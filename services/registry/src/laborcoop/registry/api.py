@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from laborcoop.common import history
+from laborcoop.common.api import NfcText
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.db import Connection
 from laborcoop.common.deps import DbPool, from_state
@@ -22,9 +23,10 @@ from laborcoop.common.errors import (
 )
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
-from laborcoop.common.pagination import Cursor, Limit, Page, cursor_value, page_of
+from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.common.versioning import IfMatch, versioned
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
+from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.registry import repository
 from laborcoop.registry.domain import Brand, IndicatorReport
 from laborcoop.registry.schemas import (
@@ -102,21 +104,20 @@ async def register_brand(body: BrandCreate, command: Command, use: Use) -> Respo
 async def list_brands(
     principal: CurrentPrincipal,
     pool: DbPool,
-    province: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    province: Annotated[ProvinceCode | None, Query()] = None,
     category: BrandCategory | None = None,
     level: BrandLevel | None = None,
     status: BrandStatus | None = None,
     occupation: Annotated[str | None, Query(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=64, description="in the name")] = None,
+    q: Annotated[
+        NfcText | None, Query(min_length=1, max_length=64, description="in the name")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[BrandOut]:
     where = repository.BrandFilter(province, category, level, status, occupation, q)
-    after = cursor_value(cursor, "id")
     async with pool.acquire() as conn:
-        brands = await repository.search(
-            conn, where, after=UUID(after) if after else None, limit=limit + 1
-        )
+        brands = await repository.search(conn, where, after=cursor_id(cursor), limit=limit + 1)
     return page_of([BrandOut.of(b) for b in brands], limit, lambda b: {"id": str(b.id)})
 
 
@@ -231,7 +232,7 @@ def _report_answer(result: tuple[IndicatorReport, bool]) -> JSONResponse:
             "description": "Reported (first report or a correction)",
             "model": IndicatorReportOut,
         },
-        **problem_responses(Forbidden, NotFound, Conflict),
+        **problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
     },
 )
 async def report_indicators(
@@ -240,10 +241,11 @@ async def report_indicators(
     body: IndicatorsIn,
     command: Command,
     use: Use,
+    if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
         lambda conn: use.report_indicators(
-            conn, command.principal, brand_id, period, body.figures(), body.source
+            conn, command.principal, brand_id, period, body.figures(), body.source, if_match
         ),
         _report_answer,
     )

@@ -123,7 +123,9 @@ class Brand:
         if self.status not in {BrandStatus.REGISTERED, BrandStatus.RECOGNISED}:
             raise InvalidState(self.status, "recognise")
         if self.level is not None and level.rank <= self.level.rank:
-            raise InvalidState(f"{self.status} at {self.level} level", f"recognise at {level}")
+            raise InvalidState(
+                self.status, f"recognise at {level} level when already at {self.level} level"
+            )
         previous, self.level, self.status = self.level, level, BrandStatus.RECOGNISED
         self._record(
             BrandRecognised(

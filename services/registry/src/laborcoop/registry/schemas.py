@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from laborcoop.common.api import ApiModel, NfcText
+from laborcoop.common.api import ApiModel, NfcText, WholeNumber
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import (
     BrandCategory,
@@ -116,12 +116,12 @@ class BrandPatch(ApiModel):
     operator: Operator | None = None
     development_stage: DevelopmentStage | None = None
 
-    @model_validator(mode="after")
-    def _required_stay(self) -> Self:
-        for name in ("name", "category"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
+    @field_validator("name", "category", mode="after")
+    @classmethod
+    def _required_stay(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be cleared")
+        return value
 
     def applied_to(self, current: Attributes) -> Attributes:
         changes = {k: getattr(self, k) for k in self.model_fields_set}
@@ -189,8 +189,8 @@ class Reinstatement(ApiModel):
     note: Annotated[NfcText, Field(max_length=500)] | None = None
 
 
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
-Yuan = Annotated[int, Field(ge=0, le=10_000_000_000_000, description="integer yuan")]
+Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000)]
+Yuan = Annotated[WholeNumber, Field(ge=0, le=10_000_000_000_000, description="integer yuan")]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -204,7 +204,7 @@ class IndicatorsIn(ApiModel):
     people_trained: Count | None = Field(default=None, description="人次 (person-times)")
     labour_income_yuan: Yuan | None = None
     output_value_yuan: Yuan | None = None
-    average_monthly_wage_yuan: int | None = Field(
+    average_monthly_wage_yuan: WholeNumber | None = Field(
         default=None, ge=500, le=200_000, description="plausible range: 500–200,000 yuan"
     )
     skilled_share: Share | None = None

@@ -72,9 +72,11 @@ class Registry:
         period: str,
         figures: IndicatorFigures,
         source: str | None,
+        if_match: str | None = None,
     ) -> tuple[IndicatorReport, bool]:
-        """The period's current report, and whether this call created it."""
-        brand = await self._load(conn, brand_id, None, required=False)
+        """The period's current report, and whether this call created it. With ``If-Match``
+        (the brand's ETag) a correction based on a stale read is refused."""
+        brand = await self._load(conn, brand_id, if_match, required=False)
         current = await repository.current_report(conn, brand_id, period)
         report = brand.report_indicators(
             principal,
