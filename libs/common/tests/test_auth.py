@@ -1,5 +1,6 @@
 """Token verification: EdDSA and RS256 keys, claims that must be there, the principal."""
 
+import asyncio
 import json
 import time
 
@@ -96,3 +97,37 @@ def test_a_token_naming_another_algorithm_than_its_key_is_refused() -> None:
     token = jwt.encode(claims(), forger, algorithm="RS256", headers={"kid": "ed-1"})
     with pytest.raises(Unauthorized):
         keys.verify(token)
+
+
+async def test_a_url_key_set_reloads_when_a_token_names_a_new_key() -> None:
+    old, new = TokenSigner.generate(key_id="old"), TokenSigner.generate(key_id="new")
+    served = {"keys": old.jwks()["keys"]}
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = json.dumps(served).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        keys = await KeySet.from_url(
+            f"http://127.0.0.1:{port}/jwks.json", issuer="laborcoop", audience="laborcoop"
+        )
+        token = new.sign("hr", province="310000", roles=["province"])
+        served["keys"] = [*old.jwks()["keys"], *new.jwks()["keys"]]
+        await keys.refresh_for(token)  # fetched a moment ago: no reload yet
+        with pytest.raises(Unauthorized, match="unknown key"):
+            keys.verify(token)
+        keys._fetched_at -= 3600
+        await keys.refresh_for(token)
+        assert keys.verify(token).client_id == "hr"
+    finally:
+        server.close()
+        await server.wait_closed()

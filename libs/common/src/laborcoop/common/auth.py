@@ -8,6 +8,7 @@ cluster) and turns each request's token into a :class:`Principal`.
 import json
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,7 @@ from laborcoop.contracts.provinces import is_province_code
 
 ALGORITHMS: Final = ["EdDSA", "RS256"]
 _VERIFIED_CACHE_SIZE: Final = 4096
+JWKS_REFRESH_S: Final = 60.0
 
 
 class Role(StrEnum):
@@ -55,14 +57,14 @@ class Principal:
 class KeySet:
     """Public keys by key id, with the issuer and audience every token must name."""
 
-    def __init__(self, jwks: dict[str, Any], *, issuer: str, audience: str) -> None:
-        self._keys: dict[str, PyJWK] = {
-            k.key_id: k
-            for k in PyJWKSet.from_dict(jwks).keys
-            if k.key_id is not None and k.algorithm_name in ALGORITHMS
-        }
+    def __init__(
+        self, jwks: dict[str, Any], *, issuer: str, audience: str, url: str | None = None
+    ) -> None:
+        self._keys = _usable_keys(jwks)
         self._issuer = issuer
         self._audience = audience
+        self._url = url
+        self._fetched_at = time.monotonic()
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     @classmethod
@@ -71,10 +73,22 @@ class KeySet:
 
     @classmethod
     async def from_url(cls, url: str, *, issuer: str, audience: str) -> "KeySet":
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-            return cls(response.json(), issuer=issuer, audience=audience)
+        return cls(await _fetch(url), issuer=issuer, audience=audience, url=url)
+
+    async def refresh_for(self, token: str) -> None:
+        """Reload a URL key set when ``token`` names a key id it does not know (the issuer
+        rotated its keys), at most once every :data:`JWKS_REFRESH_S` seconds."""
+        if self._url is None or time.monotonic() - self._fetched_at < JWKS_REFRESH_S:
+            return
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return
+        if kid is None or str(kid) in self._keys:
+            return
+        self._fetched_at = time.monotonic()
+        with suppress(httpx.HTTPError, ValueError):
+            self._keys = _usable_keys(await _fetch(self._url))
 
     def verify(self, token: str) -> Principal:
         """The token's principal. A verified token is remembered until it expires (clients reuse
@@ -111,6 +125,22 @@ class KeySet:
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
         return _principal(claims), float(claims["exp"])
+
+
+def _usable_keys(jwks: dict[str, Any]) -> dict[str, PyJWK]:
+    return {
+        k.key_id: k
+        for k in PyJWKSet.from_dict(jwks).keys
+        if k.key_id is not None and k.algorithm_name in ALGORITHMS
+    }
+
+
+async def _fetch(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(url)
+        response.raise_for_status()
+        jwks: dict[str, Any] = response.json()
+        return jwks
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
@@ -190,7 +220,9 @@ async def current_principal(request: Request) -> Principal:
     if not header.lower().startswith(_bearer_prefix):
         raise Unauthorized("missing bearer token")
     keys: KeySet = request.app.state.keys
-    return keys.verify(header[len(_bearer_prefix) :].strip())
+    token = header[len(_bearer_prefix) :].strip()
+    await keys.refresh_for(token)
+    return keys.verify(token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -90,14 +90,9 @@ async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> 
     print(f"dlq: {verb} {count} record(s) of {args.group}")
 
 
-def main(
-    spec: ServiceSpec,
-    settings_factory: Callable[[], ServiceSettings],
-    *,
-    default_port: int,
-    extra: Mapping[str, ExtraCommand] | None = None,
-    argv: list[str] | None = None,
-) -> None:
+def _parser(
+    spec: ServiceSpec, default_port: int, extra: Mapping[str, ExtraCommand]
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"laborcoop-{spec.title.split()[-1].lower()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API (and workers)")
@@ -107,39 +102,53 @@ def main(
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("relay", help="run only the outbox relay")
     commands.add_parser("consume", help="run only the event consumers and schedulers")
+    groups = ", ".join(s.group for s in spec.subscriptions) or "none in this service"
     dlq_parser = commands.add_parser("dlq", help="list or re-drive dead-lettered events")
     dlq_parser.add_argument("action", choices=["list", "redrive"])
-    dlq_parser.add_argument(
-        "--group",
-        required=True,
-        help="the consumer group, e.g. " + ", ".join(s.group for s in spec.subscriptions)
-        if spec.subscriptions
-        else "the consumer group",
-    )
+    dlq_parser.add_argument("--group", required=True, help=f"the consumer group ({groups})")
     dlq_parser.add_argument("--dry-run", action="store_true", help="redrive: only count")
-    for name, command in (extra or {}).items():
+    for name, command in extra.items():
         sub = commands.add_parser(name, help=command.help)
         if command.arguments is not None:
             command.arguments(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _serve(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Namespace) -> None:
+    if args.migrate:
+        asyncio.run(migrate(settings, spec))
+    app = create_service_app(spec, settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+
+
+async def _migrate_command(spec: ServiceSpec, settings: ServiceSettings) -> None:
+    applied = await migrate(settings, spec)
+    print(f"{len(applied)} migration(s) applied")
+
+
+def main(
+    spec: ServiceSpec,
+    settings_factory: Callable[[], ServiceSettings],
+    *,
+    default_port: int,
+    extra: Mapping[str, ExtraCommand] | None = None,
+    argv: list[str] | None = None,
+) -> None:
+    extra = extra or {}
+    args = _parser(spec, default_port, extra).parse_args(argv)
     settings = settings_factory()
     configure_logging(settings.log_level)
     configure_tracing(
         settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
     )
-
-    if args.command == "serve":
-        if args.migrate:
-            asyncio.run(migrate(settings, spec))
-        app = create_service_app(spec, settings)
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
-    elif args.command == "migrate":
-        applied = asyncio.run(migrate(settings, spec))
-        print(f"{len(applied)} migration(s) applied")
-    elif args.command == "dlq":
-        asyncio.run(_dead_letters(settings, args))
-    elif args.command in {"relay", "consume"}:
-        asyncio.run(_workers(settings, spec, relay=args.command == "relay"))
-    else:
-        assert extra is not None
-        asyncio.run(extra[args.command].run(settings, args))
+    match args.command:
+        case "serve":
+            _serve(spec, settings, args)
+        case "migrate":
+            asyncio.run(_migrate_command(spec, settings))
+        case "dlq":
+            asyncio.run(_dead_letters(settings, args))
+        case "relay" | "consume":
+            asyncio.run(_workers(settings, spec, relay=args.command == "relay"))
+        case name:
+            asyncio.run(extra[name].run(settings, args))

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -121,7 +121,21 @@ async def load_keys(settings: ServiceSettings) -> KeySet | None:
     return None
 
 
-def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+def _workers(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, pool: Pool) -> Workers:
+    context = WorkerContext(settings, pool, clock=app.state.clock)
+    return Workers(
+        relay=OutboxRelay(settings, pool),
+        consumers=[ConsumerRunner(settings, pool, s) for s in spec.subscriptions],
+        housekeeping=Housekeeping(settings, pool),
+        others=[make(context) for make in spec.workers],
+    )
+
+
+def _lifespan(
+    spec: ServiceSpec, settings: ServiceSettings
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up builds the pool, the key set and the workers once; shutdown stops them."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(
@@ -130,18 +144,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             max_size=settings.db_pool_max,
         )
         app.state.pool = pool
-        if getattr(app.state, "keys", None) is None:
-            app.state.keys = await load_keys(settings)
+        app.state.keys = app.state.keys or await load_keys(settings)
         if app.state.keys is None:
             raise RuntimeError("no token key set: set LABORCOOP_JWKS_FILE or LABORCOOP_JWKS_URL")
-        workers = Workers(
-            relay=OutboxRelay(settings, pool),
-            consumers=[ConsumerRunner(settings, pool, s) for s in spec.subscriptions],
-            housekeeping=Housekeeping(settings, pool),
-        )
-        context = WorkerContext(settings, pool, clock=app.state.clock)
-        workers.others = [make(context) for make in spec.workers]
-        app.state.workers = workers
+        app.state.workers = workers = _workers(app, spec, settings, pool)
         for hook in spec.on_startup:
             await hook(app)
         if settings.run_workers:
@@ -154,6 +160,21 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 await hook(app)
             await pool.close()
 
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: ServiceSettings) -> None:
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)  # outer: counts 413s
+    if recording():
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+        )
+    else:
+        app.add_middleware(TraceContextMiddleware)
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(settings.log_level)
     configure_tracing(
         settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
@@ -162,7 +183,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         title=spec.title,
         version=spec.version,
         description=spec.description,
-        lifespan=lifespan,
+        lifespan=_lifespan(spec, settings),
         openapi_tags=spec.openapi_tags,
     )
     app.state.settings = settings
@@ -172,14 +193,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(_operations_router(spec))
     for router in spec.routers:
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, service=settings.service_name)  # outer: counts 413s
-    if recording():
-        FastAPIInstrumentor.instrument_app(
-            app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
-        )
-    else:
-        app.add_middleware(TraceContextMiddleware)
+    _add_middleware(app, settings)
     return app
 
 
