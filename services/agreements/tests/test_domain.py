@@ -340,3 +340,21 @@ def test_every_command_in_every_state(state: str, command: str) -> None:
         COMMANDS[command](agreement)
     assert caught.value.extensions["current_state"] == before[0]
     assert (agreement.status, agreement.version, agreement.terms, agreement.amendment) == before
+
+
+def test_signatures_of_the_terms_in_force_outlive_an_amendment() -> None:
+    agreement = active(SH, YN)
+    in_force = dict(agreement.signatures)
+    assert set(in_force) == {SH, YN}
+    agreement.amend(province(SH), terms(SH, YN, title="修订一"), NOW)
+    agreement.sign(province(SH), SH, TODAY, NOW + timedelta(days=1))
+    assert agreement.signatures == in_force
+    assert set(agreement.amendment_signatures) == {SH}
+    agreement.decline(province(YN), YN, "不同意", NOW)
+    assert (agreement.signatures, agreement.amendment_signatures) == (in_force, {})
+    agreement.amend(province(YN), terms(SH, YN, title="修订二"), NOW)
+    later = NOW + timedelta(days=2)
+    agreement.sign(province(SH), SH, TODAY, later)
+    agreement.sign(province(YN), YN, TODAY, later)
+    assert agreement.signatures == {SH: later, YN: later}
+    assert agreement.amendment_signatures == {}

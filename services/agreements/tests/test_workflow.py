@@ -352,7 +352,12 @@ async def test_an_amendment_under_signature_is_seen_by_the_parties_only(
     outsider = (await client.get(url, headers=tokens.province(HN))).json()
     assert party["amendment"]["title"] == "保密的修订"
     assert party["awaiting"] == [SH, YN]
-    assert (outsider["amendment"], outsider["awaiting"], outsider["signatures"]) == (None, [], [])
+    assert (outsider["amendment"], outsider["awaiting"], outsider["amendment_signatures"]) == (
+        None,
+        [],
+        [],
+    )
+    assert [s["province"] for s in outsider["signatures"]] == [SH, YN]
     listed = (await client.get("/v1/agreements", headers=tokens.province(HN))).json()["items"]
     assert [a["amendment"] for a in listed] == [None]
 

@@ -102,11 +102,14 @@ class Agreement:
     terms: Terms
     revision: int
     signatures: dict[str, datetime]
+    """Who signed the terms: those of the proposal being signed, then of the revision in force."""
     amendment: Terms | None
     version: int
     created_at: datetime
     updated_at: datetime
     ever_proposed: bool = False
+    amendment_signatures: dict[str, datetime] = field(default_factory=dict)
+    """Who signed the amendment under signature (the revision in force keeps its own)."""
     pending_events: list[CloudEvent] = field(default_factory=list, repr=False, compare=False)
 
     # -- reading -----------------------------------------------------------------------------
@@ -142,7 +145,11 @@ class Agreement:
         return _PUBLIC_TYPES
 
     def unsigned(self) -> list[str]:
-        return [p for p in self.parties if p not in self.signatures]
+        return [p for p in self.parties if p not in self._collecting()]
+
+    def _collecting(self) -> dict[str, datetime]:
+        """The signatures being collected: an amendment's, or else the proposal's."""
+        return self.amendment_signatures if self.amendment is not None else self.signatures
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -191,11 +198,8 @@ class Agreement:
     def sign(self, principal: Principal, province: str, today: date, now: datetime) -> None:
         self._require_acting_party(principal, province)
         signing = self._under_signature("sign")
-        if province in self.signatures:
-            raise Conflict(
-                f"{province} already signed revision {signing}", current_state=self.status
-            )
-        self.signatures[province] = now
+        self._require_unsigned(province, signing)
+        self._collecting()[province] = now
         self._record(
             AgreementSigned(
                 agreement_id=self.id,
@@ -211,10 +215,7 @@ class Agreement:
     def decline(self, principal: Principal, province: str, reason: str, now: datetime) -> None:
         self._require_acting_party(principal, province)
         signing = self._under_signature("decline")
-        if province in self.signatures:
-            raise Conflict(
-                f"{province} already signed revision {signing}", current_state=self.status
-            )
+        self._require_unsigned(province, signing)
         amendment = self.amendment is not None
         self._record(
             AgreementDeclined(
@@ -227,10 +228,9 @@ class Agreement:
             now,
         )
         if amendment:
-            self.amendment = None
+            self.amendment, self.amendment_signatures = None, {}
         else:
-            self.status = S.DRAFT
-        self.signatures = {}
+            self.status, self.signatures = S.DRAFT, {}
 
     def amend(self, principal: Principal, terms: Terms, now: datetime) -> None:
         self._require_party(principal, "amends")
@@ -242,7 +242,7 @@ class Agreement:
         if terms.initiator != self.initiator:
             raise InvalidInput.field("initiator", "an amendment keeps the initiator")
         check_terms(terms)
-        self.amendment, self.signatures = terms, {}
+        self.amendment, self.amendment_signatures = terms, {}
         self._record(
             AgreementProposed(
                 agreement_id=self.id, revision=self.revision + 1, terms=terms, amendment=True
@@ -254,7 +254,7 @@ class Agreement:
         self._require_party(principal, "terminates")
         if self.status not in {S.SIGNED, S.ACTIVE}:
             raise InvalidState(self.status, "terminate")
-        self.status, self.amendment, self.signatures = S.TERMINATED, None, {}
+        self.status, self.amendment, self.amendment_signatures = S.TERMINATED, None, {}
         assert principal.province is not None
         self._record(
             AgreementTerminated(
@@ -281,7 +281,7 @@ class Agreement:
             self._activate(now)
         end = self.terms.effective_to
         if self.status == S.ACTIVE and end is not None and end < today:
-            self.status, self.amendment, self.signatures = S.EXPIRED, None, {}
+            self.status, self.amendment, self.amendment_signatures = S.EXPIRED, None, {}
             self._record(
                 AgreementExpired(agreement_id=self.id, revision=self.revision, effective_to=end),
                 now,
@@ -292,8 +292,8 @@ class Agreement:
     def _all_signed(self, today: date, now: datetime) -> None:
         if self.amendment is not None:
             self.terms, self.amendment = self.amendment, None
+            self.signatures, self.amendment_signatures = self.amendment_signatures, {}
             self.revision += 1
-            self.signatures = {}
             self._record(
                 AgreementAmended(
                     agreement_id=self.id,
@@ -321,6 +321,12 @@ class Agreement:
         if self.status == S.ACTIVE and self.amendment is not None:
             return self.revision + 1
         raise InvalidState(self.status, action)
+
+    def _require_unsigned(self, province: str, revision: int) -> None:
+        if province in self._collecting():
+            raise Conflict(
+                f"{province} already signed revision {revision}", current_state=self.status
+            )
 
     def _require(self, status: AgreementStatus, *, action: str) -> None:
         if self.status != status:

@@ -15,7 +15,8 @@ from laborcoop.contracts.agreements import Terms
 from laborcoop.contracts.codes import AgreementStatus
 
 _COLUMNS = (
-    "id, status, revision, terms, amendment, signatures, ever_proposed, initiator, kind,"
+    "id, status, revision, terms, amendment, signatures, amendment_signatures, ever_proposed,"
+    " initiator, kind,"
     " parties, areas, linked_brands, corridors, effective_from, effective_to, version,"
     " created_at, updated_at"
 )
@@ -41,7 +42,8 @@ def _row(a: Agreement) -> tuple[Any, ...]:
         a.revision,
         t.model_dump(mode="json"),
         a.amendment.model_dump(mode="json") if a.amendment else None,
-        {p: ts.isoformat() for p, ts in a.signatures.items()},
+        _stamps(a.signatures),
+        _stamps(a.amendment_signatures),
         a.ever_proposed,
         t.initiator,
         t.kind,
@@ -57,6 +59,14 @@ def _row(a: Agreement) -> tuple[Any, ...]:
     )
 
 
+def _stamps(signatures: dict[str, datetime]) -> dict[str, str]:
+    return {province: at.isoformat() for province, at in signatures.items()}
+
+
+def _times(stamps: dict[str, str]) -> dict[str, datetime]:
+    return {province: datetime.fromisoformat(at) for province, at in stamps.items()}
+
+
 def _agreement(row: asyncpg.Record) -> Agreement:
     return Agreement(
         id=row["id"],
@@ -64,7 +74,8 @@ def _agreement(row: asyncpg.Record) -> Agreement:
         revision=row["revision"],
         terms=Terms.model_validate(row["terms"]),
         amendment=Terms.model_validate(row["amendment"]) if row["amendment"] else None,
-        signatures={p: datetime.fromisoformat(ts) for p, ts in row["signatures"].items()},
+        signatures=_times(row["signatures"]),
+        amendment_signatures=_times(row["amendment_signatures"]),
         ever_proposed=row["ever_proposed"],
         version=row["version"],
         created_at=row["created_at"],
@@ -73,7 +84,7 @@ def _agreement(row: asyncpg.Record) -> Agreement:
 
 
 async def insert(conn: Connection, agreement: Agreement) -> None:
-    placeholders = ", ".join(f"${i}" for i in range(1, 19))
+    placeholders = ", ".join(f"${i}" for i in range(1, _COLUMNS.count(",") + 2))
     await conn.execute(
         f"INSERT INTO agreements ({_COLUMNS}) VALUES ({placeholders})", *_row(agreement)
     )

@@ -131,6 +131,10 @@ class Signature(ApiModel):
     signed_at: datetime
 
 
+def _listed(signatures: dict[str, datetime]) -> list[Signature]:
+    return [Signature(province=p, signed_at=t) for p, t in signatures.items()]
+
+
 class AgreementOut(ApiModel):
     id: UUID
     status: AgreementStatus
@@ -138,7 +142,10 @@ class AgreementOut(ApiModel):
     terms: Terms
     amendment: Terms | None = Field(description="a revision under signature, if any")
     signatures: list[Signature] = Field(
-        description="who signed the revision under signature, or the revision in force"
+        description="who signed the proposal being signed, or the revision in force"
+    )
+    amendment_signatures: list[Signature] = Field(
+        description="who signed the amendment under signature (parties only)"
     )
     awaiting: list[str] = Field(description="parties yet to sign the revision under signature")
     version: int
@@ -147,8 +154,8 @@ class AgreementOut(ApiModel):
 
     @classmethod
     def of(cls, a: Agreement, viewer: Principal | None = None) -> "AgreementOut":
-        """The agreement as ``viewer`` may see it: an amendment under signature and its
-        signatures are shown to the parties only (None: the caller acted as a party)."""
+        """The agreement as ``viewer`` may see it: an amendment under signature and who signed
+        it are shown to the parties only (None: the caller acted as a party)."""
         pending = a.status == AgreementStatus.PROPOSED or a.amendment is not None
         private = a.amendment is not None and viewer is not None and not a.is_party(viewer)
         return cls(
@@ -157,9 +164,8 @@ class AgreementOut(ApiModel):
             revision=a.revision,
             terms=a.terms,
             amendment=None if private else a.amendment,
-            signatures=[]
-            if private
-            else [Signature(province=p, signed_at=t) for p, t in a.signatures.items()],
+            signatures=_listed(a.signatures),
+            amendment_signatures=[] if private else _listed(a.amendment_signatures),
             awaiting=a.unsigned() if pending and not private else [],
             version=a.version,
             created_at=a.created_at,

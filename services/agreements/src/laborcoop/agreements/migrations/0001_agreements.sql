@@ -1,5 +1,6 @@
 -- Cooperation agreements. `terms` holds the revision in force (or the draft); the columns beside
--- it are copies of the terms kept for filtering. `amendment` is a revision under signature.
+-- it are copies of the terms kept for filtering. `amendment` is a revision under signature;
+-- `signatures` belong to the proposal or the revision in force, `amendment_signatures` to it.
 CREATE TABLE agreements (
     id             uuid        PRIMARY KEY,
     status         text        NOT NULL,
@@ -7,6 +8,7 @@ CREATE TABLE agreements (
     terms          jsonb       NOT NULL,
     amendment      jsonb,
     signatures     jsonb       NOT NULL DEFAULT '{}',
+    amendment_signatures jsonb NOT NULL DEFAULT '{}',
     ever_proposed  boolean     NOT NULL DEFAULT false,
     initiator      char(6)     NOT NULL,
     kind           text        NOT NULL,
