@@ -3,6 +3,7 @@
 import asyncio
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import pytest
@@ -72,13 +73,24 @@ async def leaders(pool: Pool, service: str) -> int:
     return value
 
 
+@asynccontextmanager
+async def relays(settings: ServiceSettings, pool: Pool) -> AsyncIterator[list[OutboxRelay]]:
+    """Two relays of one service running side by side, as two replicas would."""
+    running = [OutboxRelay(settings, pool), OutboxRelay(settings, pool)]
+    tasks = [asyncio.create_task(relay.run()) for relay in running]
+    try:
+        yield running
+    finally:
+        for relay in running:
+            relay.stop()
+        await asyncio.gather(*tasks)
+
+
 async def test_one_relay_leads_and_another_takes_over(
     outbox: tuple[ServiceSettings, Pool],
 ) -> None:
     settings, pool = outbox
-    first, second = OutboxRelay(settings, pool), OutboxRelay(settings, pool)
-    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
-    try:
+    async with relays(settings, pool) as (first, second):
         batch = events(30)
         await write(settings, pool, batch)
         await eventually(lambda: drained(pool))
@@ -86,14 +98,10 @@ async def test_one_relay_leads_and_another_takes_over(
 
         leader = first if first.is_leader else second
         leader.stop()
-        await asyncio.wait_for(tasks[0 if leader is first else 1], 30)
         later = events(5)
         await write(settings, pool, later)
         await eventually(lambda: drained(pool), timeout=30)
-    finally:
-        first.stop()
-        second.stop()
-        await asyncio.gather(*tasks)
+        assert not leader.is_leader
 
     topic = settings.topic(topics.BRANDS)
     records = await read_topic(settings.kafka_bootstrap, topic, expect=35)
@@ -131,25 +139,18 @@ async def test_a_leader_whose_lock_connection_dies_stands_down(
     outbox: tuple[ServiceSettings, Pool],
 ) -> None:
     settings, pool = outbox
-    first, second = OutboxRelay(settings, pool), OutboxRelay(settings, pool)
-    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
-    try:
+    async with relays(settings, pool) as (first, second):
         await eventually(lambda: _one_leads(first, second))
-        key = zlib.crc32(b"laborcoop.relay.registry")
         killed = await pool.fetchval(
             """SELECT pg_terminate_backend(pid) FROM pg_locks
                WHERE locktype = 'advisory' AND objid = $1 AND granted""",
-            key,
+            zlib.crc32(b"laborcoop.relay.registry"),
         )
         assert killed is True
         await eventually(lambda: _settled(pool, first, second))
         batch = events(10)
         await write(settings, pool, batch)
         await eventually(lambda: drained(pool))
-    finally:
-        first.stop()
-        second.stop()
-        await asyncio.gather(*tasks)
     records = await read_topic(settings.kafka_bootstrap, settings.topic(topics.BRANDS), expect=10)
     assert sorted(dict(r.headers)["ce_id"] for r in records) == sorted(e.id.encode() for e in batch)
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from laborcoop.testing import Tokens
+from laborcoop.testing import Tokens, assert_routes_document_problems
 
 SH, YN, HN = "310000", "530000", "430000"
 YELLOW_RIVER = ["370000", "620000", "640000", "410000", "610000"]
@@ -313,22 +313,13 @@ async def test_edit_needs_if_match_and_a_repeated_key_replays(
 
 
 def test_openapi_documents_every_route_and_its_problems(agreements_app: FastAPI) -> None:
-    document = agreements_app.openapi()
-    operations = [
-        (path, method, op)
-        for path, item in document["paths"].items()
-        for method, op in item.items()
-        if path.startswith("/v1/")
-    ]
-    assert len(operations) == 10
-    for path, method, op in operations:
-        assert op.get("summary"), (path, method)
-        assert {"401", "422"} <= set(op["responses"]), (path, method)
-        if "{agreement_id}" in path:
-            assert "404" in op["responses"], (path, method)
-        if method == "post" and path != "/v1/agreements":
-            assert {"403", "409", "412"} <= set(op["responses"]), (path, method)
-    assert document["components"]["schemas"]["TermsIn"]["examples"]
+    assert_routes_document_problems(
+        agreements_app,
+        expected_routes=10,
+        resource="{agreement_id}",
+        commands_answer={"403", "409", "412"},
+    )
+    assert agreements_app.openapi()["components"]["schemas"]["TermsIn"]["examples"]
 
 
 async def active_bilateral(

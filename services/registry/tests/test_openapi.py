@@ -4,26 +4,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from laborcoop.testing import assert_routes_document_problems
+
 
 def test_every_route_documents_its_problems(registry_app: FastAPI) -> None:
-    document = registry_app.openapi()
-    operations = [
-        (path, method, op)
-        for path, item in document["paths"].items()
-        for method, op in item.items()
-        if path.startswith("/v1/")
-    ]
-    assert len(operations) == 12
-    for path, method, op in operations:
-        assert op.get("summary"), (path, method)
-        codes = set(op["responses"])
-        assert {"401", "422"} <= codes, (path, method, codes)
-        problem = op["responses"]["401"]["content"]
-        assert "application/problem+json" in problem, (path, method)
-        if "/{brand_id}" in path:
-            assert "404" in codes, (path, method)
-        if method in {"post", "patch"} and path != "/v1/brands":
-            assert "403" in codes, (path, method)
+    assert_routes_document_problems(
+        registry_app, expected_routes=12, resource="{brand_id}", commands_answer={"403", "409"}
+    )
 
 
 def test_request_bodies_have_examples(registry_app: FastAPI) -> None:

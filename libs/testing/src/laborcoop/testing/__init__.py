@@ -159,3 +159,27 @@ def consumed(group: str, outcome: str) -> float:
         "laborcoop_events_consumed_total", {"group": group, "outcome": outcome}
     )
     return value or 0.0
+
+
+def assert_routes_document_problems(
+    app: FastAPI, *, expected_routes: int, resource: str, commands_answer: set[str]
+) -> None:
+    """Every public route has a summary, its 401/422 problems, a 404 where it names one
+    resource, and, for the POST commands on one resource, ``commands_answer``."""
+    document = app.openapi()
+    operations = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1/")
+    ]
+    assert len(operations) == expected_routes
+    for path, method, op in operations:
+        codes = set(op["responses"])
+        assert op.get("summary"), (path, method)
+        assert {"401", "422"} <= codes, (path, method, codes)
+        assert "application/problem+json" in op["responses"]["401"]["content"], (path, method)
+        if resource in path:
+            assert "404" in codes, (path, method)
+            if method == "post":
+                assert commands_answer <= codes, (path, method, codes)
