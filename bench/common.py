@@ -4,29 +4,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from uuid import uuid4
 
-from laborcoop.common import migrations
-from laborcoop.common.db import connect
 from laborcoop.testing import Stack
+from laborcoop.testing.databases import Databases
 
 
 @asynccontextmanager
 async def scratch_database(stack: Stack, *packages: str) -> AsyncIterator[str]:
-    """A migrated database that exists for one benchmark."""
-    name = f"bench_{uuid4().hex[:10]}"
-    admin = await connect(stack.dsn("postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    """A migrated database that exists for one benchmark (the tests' own mechanism)."""
+    databases = Databases(stack)
     try:
-        conn = await connect(stack.dsn(name))
-        try:
-            await migrations.migrate(conn, *packages)
-        finally:
-            await conn.close()
-        yield stack.dsn(name)
+        yield await databases.fresh(*packages)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await databases.drop_all()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from laborcoop.gateway.settings import GatewaySettings
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Stack, Tokens, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 
 @dataclass

@@ -12,7 +12,7 @@ from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Stack, Tokens, eventually, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 HUNAN, JIANGSU = "430000", "320000"
 

@@ -18,7 +18,7 @@ from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event
 from laborcoop.testing import Stack, consumed, eventually, read_topic, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 GROUP = "test.effects"
 FAILING_NAME = "always fails"

@@ -10,7 +10,7 @@ import pytest
 from laborcoop.common import migrations
 from laborcoop.common.db import connect
 from laborcoop.testing import Stack
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import new_event
 from laborcoop.testing import Stack, eventually, read_topic, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 
 @pytest.fixture

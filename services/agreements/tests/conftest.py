@@ -9,7 +9,7 @@ from laborcoop.agreements.app import create_app
 from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common.clock import ManualClock
 from laborcoop.testing import Stack, Tokens, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 # 2025-03-01 10:00 in Beijing: the agreements' calendar day is 2025-03-01.
 START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)

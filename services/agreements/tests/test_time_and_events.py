@@ -15,7 +15,7 @@ from laborcoop.contracts import decode, topics
 from laborcoop.contracts.agreements import AgreementActivated, AgreementExpired
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.testing import Stack, Tokens, eventually, read_topic, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 SH, YN = "310000", "530000"
 

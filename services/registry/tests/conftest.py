@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from laborcoop.registry.app import create_app
 from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Stack, Tokens, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 
 @pytest.fixture

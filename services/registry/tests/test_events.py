@@ -20,7 +20,7 @@ from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.registry.app import create_app
 from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Stack, Tokens, eventually, read_topic, running, settings_for
-from laborcoop.testing.fixtures import Databases
+from laborcoop.testing.databases import Databases
 
 HUNAN = "430000"
 
