@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, Header, Request, Response
+from pydantic import WithJsonSchema
 
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
@@ -98,19 +99,26 @@ class CommandRequest:
         )
 
 
+_KEY_MIN, _KEY_MAX = 8, 128
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=_KEY_MIN,
+        max_length=_KEY_MAX,
+        description="Unique per command; a retry with the same key returns the first answer.",
+    ),
+    # Optional, but never null: a client omits the header rather than sending "null".
+    WithJsonSchema({"type": "string", "minLength": _KEY_MIN, "maxLength": _KEY_MAX}),
+]
+
+
 async def command_request(
     request: Request,
     principal: CurrentPrincipal,
     pool: DbPool,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=8,
-            max_length=128,
-            description="Unique per command; a retry with the same key returns the first answer.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandRequest:
     fingerprint = ""
     if idempotency_key is not None:

@@ -1,42 +1,75 @@
-"""Optimistic concurrency: ``ETag`` carries an aggregate's version, ``If-Match`` checks it."""
+"""Optimistic concurrency: ``ETag`` carries an aggregate's version, ``If-Match`` checks it.
+
+``If-Match`` follows RFC 9110 §13.1.1: ``*`` matches any current version, a list matches when
+any of its tags does, and the comparison is strong, so a weak tag (``W/"3"``) never matches.
+"""
 
 import re
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Header, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from laborcoop.common.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 
-_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+_ENTITY_TAG: Final = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+_ANY: Final = "*"
+_IF_MATCH_DESCRIPTION: Final = (
+    'The ETag of the version being changed, e.g. "3" (or `*` for any current version).'
+)
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(value: str) -> int:
-    match = _ETAG.match(value.strip())
-    if not match:
-        raise InvalidInput.field("If-Match", 'expected an ETag such as "3"', "etag")
-    return int(match.group(1))
+def _entity_tags(value: str) -> list[tuple[bool, str]]:
+    """``(weak, opaque)`` for each tag of a comma-separated ``If-Match`` list (422 if garbled)."""
+    tags: list[tuple[bool, str]] = []
+    position, end = 0, len(value)
+    while position < end:
+        match = _ENTITY_TAG.match(value, position)
+        if match is None or match.end() == position:
+            raise InvalidInput.field("If-Match", 'expected ETags such as "3"', "etag")
+        tags.append((match.group(1) is not None, match.group(2)))
+        position = match.end()
+    if not tags:
+        raise InvalidInput.field("If-Match", 'expected ETags such as "3"', "etag")
+    return tags
+
+
+def if_match_allows(value: str, current: int) -> bool:
+    """Whether ``If-Match: value`` is satisfied by version ``current`` (strong comparison)."""
+    if value.strip() == _ANY:
+        return True
+    wanted = etag(current)[1:-1]
+    return any(not weak and opaque == wanted for weak, opaque in _entity_tags(value))
 
 
 def check_version(if_match: str | None, current: int, *, required: bool = True) -> None:
-    """412 when ``If-Match`` names another version; 428 when it is required and absent."""
+    """412 when ``If-Match`` names no current version; 428 when it is required and absent."""
     if if_match is None:
         if required:
             raise PreconditionRequired("send If-Match with the ETag of the version you changed")
         return
-    expected = parse_if_match(if_match)
-    if expected != current:
-        raise PreconditionFailed(f"the resource is at version {current}, not {expected}")
+    if not if_match_allows(if_match, current):
+        raise PreconditionFailed(f'the resource is at version {current} (ETag "{current}")')
 
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description='The ETag of the version being changed, e.g. "3".'),
+    Header(alias="If-Match", description=_IF_MATCH_DESCRIPTION),
+    # Optional, but never null: a client omits the header rather than sending "null".
+    WithJsonSchema({"type": "string"}),
 ]
+"""An optional ``If-Match`` (default ``None``); pass it to :func:`check_version`."""
+
+RequiredIfMatch = Annotated[
+    str,
+    Header(alias="If-Match", description=_IF_MATCH_DESCRIPTION),
+]
+"""A required ``If-Match``: ``required: true`` in OpenAPI; a request without it is a 428 (the
+problem handlers turn the missing header into :class:`PreconditionRequired`), never a 422."""
 
 
 def versioned(body: BaseModel, *, version: int, location: str, status_code: int = 200) -> Response:
