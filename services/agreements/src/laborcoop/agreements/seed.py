@@ -5,8 +5,9 @@ River provinces and three of the ten provinces of the regional compact; the rest
 The article gives no roles, areas, targets, projects or end dates for these agreements, so every
 party is ``both``, the lists are empty, the agreements start on 2024-11-22 and have no end date.
 The first province named initiates. Each agreement is drafted, proposed and signed by every
-party through the aggregate, so the seed emits the same events as real use. Seeding twice
-changes nothing (an agreement is found by its title).
+party through the aggregate, so the seed emits the same events as real use. A seed only adds
+what is missing: an agreement found by its title is left alone whatever became of it since
+(amended, declined back to draft, terminated), so seeding again never changes nor fails on it.
 """
 
 import zlib

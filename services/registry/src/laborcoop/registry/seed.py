@@ -3,21 +3,27 @@
 Only figures the conference article gives are reported, as 2024 indicators; a brand without
 figures has no report. The article names no category: each brand's category is the project's
 reading of the trade in its name, and its other attributes are left empty rather than invented.
-Seeding again changes nothing: brands are found by name and identical reports are no-ops.
+A seed only adds what is missing and never changes or fails on what exists: a brand is found by
+its name, and a brand that exists gets the conference figures only when it has no report at all for
+2024 and is not retired. A province's correction of the figures, or a retirement, survives every
+later seed (``make run`` seeds once per data directory, but ``make seed`` may run it again).
 """
 
+import zlib
 from dataclasses import dataclass
 
 from laborcoop.common.auth import Principal, Role
 from laborcoop.common.db import Connection, Pool
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import BrandCategory as C
+from laborcoop.contracts.codes import BrandStatus
 from laborcoop.registry import repository
 from laborcoop.registry.domain import Attributes, Brand
 from laborcoop.registry.service import Registry
 
 SOURCE = "2024年全国劳务协作暨劳务品牌发展大会 (长沙, 2024-11-21/22)"
 PERIOD = "2024"
+_SEED_LOCK = zlib.crc32(b"laborcoop.registry.seed")  # two seeds at once add nothing twice
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ async def seed(pool: Pool, registry: Registry) -> tuple[int, int]:
     brands = reports = 0
     for demo in DEMO_BRANDS:
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
             brand = await repository.find_by_name(conn, demo.province, demo.name)
             if brand is None:
                 brand = await registry.register(
@@ -107,7 +114,11 @@ async def seed(pool: Pool, registry: Registry) -> tuple[int, int]:
 
 
 async def _report(conn: Connection, registry: Registry, brand: Brand, demo: DemoBrand) -> int:
-    if demo.figures is None:
+    """Report the conference figures only where there is no report to overwrite: any report of
+    the period, whatever its figures, is the province's own word and is left alone."""
+    if demo.figures is None or brand.status == BrandStatus.RETIRED:
+        return 0
+    if await repository.current_report(conn, brand.id, PERIOD) is not None:
         return 0
     source = f"{SOURCE}; {demo.note}" if demo.note else SOURCE
     _, created = await registry.report_indicators(
