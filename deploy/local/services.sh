@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The four laborcoop services as local processes (used by `make run`, `make stop`, `make status`).
 #
-#   deploy/local/services.sh start|stop|status
+#   deploy/local/services.sh start|seed|stop|status
 #
 # Needs the stack of stack.sh running (same LABORCOOP_* variables). Logs and pid files live in
 # $LABORCOOP_STACK_DIR/services/. Ports: LABORCOOP_{GATEWAY,REGISTRY,AGREEMENTS,PLACEMENTS}_PORT.
+# `start` loads the demo data once per data directory (the marker services/seeded);
+# LABORCOOP_SEED=always loads it again, and `seed` loads it alone. A seed only adds what is
+# missing, so seeding again never undoes a change made through the API.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -22,6 +25,8 @@ declare -A PORTS=(
   [gateway]="${LABORCOOP_GATEWAY_PORT:-8100}"
 )
 SERVICES=(registry agreements placements gateway)
+SEEDED_SERVICES=(registry agreements) # the services with a `seed` command, in dependency order
+SEEDED_MARKER="$RUN_DIR/seeded"
 
 export LABORCOOP_ENVIRONMENT=development
 export LABORCOOP_KAFKA_BOOTSTRAP="127.0.0.1:${LABORCOOP_KAFKA_PORT:-59092}"
@@ -54,29 +59,55 @@ wait_ready() {
   return 1
 }
 
+start_service() {
+  local service=$1
+  if ! "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" migrate >>"$RUN_DIR/$service.log" 2>&1; then
+    printf 'services: migrating %s failed; see %s\n' "$service" "$RUN_DIR/$service.log" >&2
+    return 1
+  fi
+  nohup "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" serve --port "${PORTS[$service]}" \
+    >>"$RUN_DIR/$service.log" 2>&1 &
+  echo $! >"$RUN_DIR/$service.pid"
+}
+
+# Load the demo data: `seed` of each seeding service, stdout to the terminal, errors to its log.
+# A failing seed stops here (non-zero) naming the log, and leaves no marker, so the next
+# `make run` tries again.
+seed() {
+  mkdir -p "$RUN_DIR"
+  read -r -a UV_CMD <<<"$UV"
+  local service
+  for service in "${SEEDED_SERVICES[@]}"; do
+    if ! "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" seed 2>>"$RUN_DIR/$service.log"; then
+      printf 'services: loading the demo data of %s failed; see %s\n' \
+        "$service" "$RUN_DIR/$service.log" >&2
+      return 1
+    fi
+  done
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$SEEDED_MARKER"
+}
+
 start() {
   mkdir -p "$RUN_DIR"
   read -r -a UV_CMD <<<"$UV"
   "${UV_CMD[@]}" run --frozen --quiet laborcoop-gateway dev-keys
+  local service
   for service in "${SERVICES[@]}"; do
     if pid_of "$service" >/dev/null; then
       say "$service already running on port ${PORTS[$service]}"
-      continue
+    else
+      start_service "$service"
     fi
-    "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" migrate >>"$RUN_DIR/$service.log" 2>&1
-    nohup "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" serve --port "${PORTS[$service]}" \
-      >>"$RUN_DIR/$service.log" 2>&1 &
-    echo $! >"$RUN_DIR/$service.pid"
   done
   for service in "${SERVICES[@]}"; do
     wait_ready "$service"
     say "$service ready on http://127.0.0.1:${PORTS[$service]}"
   done
-  for service in "${SERVICES[@]}"; do
-    if "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" --help 2>/dev/null | grep -q ' seed'; then
-      "${UV_CMD[@]}" run --frozen --quiet "laborcoop-$service" seed 2>>"$RUN_DIR/$service.log"
-    fi
-  done
+  if [[ ! -f "$SEEDED_MARKER" || "${LABORCOOP_SEED:-}" == always ]]; then
+    seed
+  else
+    say "demo data loaded before (on $(cat "$SEEDED_MARKER")); LABORCOOP_SEED=always loads what is missing"
+  fi
   cat <<MSG
 
 laborcoop is running. Gateway: http://127.0.0.1:${PORTS[gateway]}  (OpenAPI: /docs)
@@ -113,7 +144,8 @@ status() {
 
 case "${1:-}" in
   start) start ;;
+  seed) seed ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|seed|stop|status" >&2; exit 2 ;;
 esac

@@ -393,13 +393,18 @@ kafka_wait_ready() {
   fi
 }
 
+# kafka_start [wait|nowait]: with "nowait" (what `up` passes) a broker that is already running is
+# not probed: `make run` after a service crash then goes straight on to start that service, and
+# the services' clients reconnect to the broker by themselves. A broker it starts is always
+# waited for.
 kafka_start() {
+  local if_running="${1:-wait}"
   require_java
   require_python
   mkdir -p -- "$KAFKA_DIR"
   local pid
   if pid="$(kafka_pid)"; then
-    kafka_wait_ready "$pid"
+    [[ "$if_running" == nowait ]] || kafka_wait_ready "$pid"
     say "kafka already running on $HOST:$KAFKA_PORT (pid $pid)"
     return 0
   fi
@@ -469,7 +474,7 @@ main() {
       require_python
       kafka_libs_current || require_mvn
       pg_up
-      kafka_start
+      kafka_start nowait
       ;;
     down)
       kafka_stop
