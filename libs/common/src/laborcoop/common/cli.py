@@ -12,9 +12,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
-
-from laborcoop.common import dlq, migrations
+from laborcoop.common import dlq, migrations, serving
 from laborcoop.common.clock import utc_now
 from laborcoop.common.consumer import ConsumerRunner
 from laborcoop.common.db import connect, create_pool
@@ -118,7 +116,7 @@ def _serve(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Namespac
     if args.migrate:
         asyncio.run(migrate(settings, spec))
     app = create_service_app(spec, settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    serving.serve(app, settings, host=args.host, port=args.port)
 
 
 async def _migrate_command(spec: ServiceSpec, settings: ServiceSettings) -> None:

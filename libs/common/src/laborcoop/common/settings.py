@@ -58,6 +58,15 @@ class ServiceSettings(BaseSettings):
         description="share of traces recorded; default 1 with an OTLP endpoint, else 0",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    http_header_timeout_s: float = Field(
+        default=10, gt=0, description="a connection whose request head is not complete is closed"
+    )
+    http_body_timeout_s: float = Field(
+        default=30, gt=0, description="longest wait for the next chunk of a request body (408)"
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=1, description="connections per process; a request beyond it gets 503"
+    )
 
     @model_validator(mode="before")
     @classmethod
