@@ -1,12 +1,24 @@
 """Building blocks of every public API model (DESIGN.md §6): no unknown fields, no coercion
-of types that would hide a client's mistake, text in NFC without control characters."""
+of types that would hide a client's mistake, text in NFC without control characters; and the
+one strict decoder of JSON from clients (bodies, cursors, idempotency fingerprints)."""
 
+import json
 import re
 import unicodedata
+from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any, Final
 
+from fastapi import APIRouter, Request, Response, params
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+from laborcoop.common.errors import (
+    BODY_PROBLEMS,
+    InvalidInput,
+    UnsupportedMediaType,
+    problem_responses,
+)
 
 
 class ApiModel(BaseModel):
@@ -52,3 +64,161 @@ def _calendar_date(value: Any) -> Any:
 
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 """A calendar day written ``YYYY-MM-DD`` (no timestamps, no numbers)."""
+
+
+# --- JSON from clients -------------------------------------------------------------------------
+
+MAX_JSON_DEPTH: Final = 32
+"""Arrays and objects nested deeper than this are refused: no API document needs more, and a
+bounded depth keeps every later walk of the document (validation, canonical form) far from
+Python's recursion limit."""
+
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_EMPTY_CONTAINER: Final = re.compile(rb"\[\s*\]|\{\s*\}")
+_NOT_A_BRACKET: Final = re.compile(rb"[^\[\]{}]+")
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
+def _deeper_than(raw: bytes, max_depth: int) -> bool:
+    """Whether valid JSON ``raw`` nests arrays/objects deeper than ``max_depth``: strings are
+    cut out and innermost empty containers removed ``max_depth`` times, all in C (regex)."""
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return False
+    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    for _ in range(max_depth):
+        brackets = _EMPTY_CONTAINER.sub(b"", brackets)
+        if not brackets:
+            return False
+    return True
+
+
+BODY: Final = "body"
+
+
+def _too_deep(field: str, max_depth: int) -> InvalidInput:
+    return InvalidInput.field(
+        field, f"nested deeper than {max_depth} arrays or objects", "json_too_deep"
+    )
+
+
+def decode_json(
+    raw: bytes | str, *, field: str, max_depth: int = MAX_JSON_DEPTH, max_bytes: int | None = None
+) -> Any:
+    """The one decoder of JSON from clients: bounded in size and depth, duplicate keys refused.
+
+    A refusal is an :class:`~laborcoop.common.errors.InvalidInput` (422) naming ``field``; a key
+    repeated in a request body is named itself, as the body's other field errors are. Text that
+    is not JSON at all raises :class:`json.JSONDecodeError`, so a caller that may meet other
+    text (an idempotency fingerprint) can tell the two apart.
+    """
+    data = raw.encode() if isinstance(raw, str) else raw
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InvalidInput.field(field, f"longer than {max_bytes} bytes", "too_long")
+    try:
+        document = json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise InvalidInput.field(
+            exc.key if field == BODY else field,
+            f"the key {exc.key!r} appears more than once in one object",
+            "duplicate_key",
+        ) from None
+    except RecursionError:
+        raise _too_deep(field, max_depth) from None
+    if _deeper_than(data, max_depth):
+        raise _too_deep(field, max_depth)
+    return document
+
+
+def _is_json_media_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class JsonRequest(Request):
+    """A request whose ``json()`` is :func:`decode_json`: parsed once, strictly, then cached."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = decode_json(await self.body(), field=BODY)
+        return self._json
+
+
+def _takes_json(route: APIRoute) -> bool:
+    return route.body_field is not None and not isinstance(route.body_field.field_info, params.Form)
+
+
+_BODY_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status: response
+    for status, response in problem_responses(body=True).items()
+    if status in {problem.status for problem in BODY_PROBLEMS}
+}
+
+
+class JsonRoute(APIRoute):
+    """A route whose JSON body is parsed by :func:`decode_json` before FastAPI reads it.
+
+    A route that takes a JSON body answers 415 for a body of another media type and a 422
+    naming ``body`` (or the repeated key) for JSON that is malformed, too deep or ambiguous.
+    The parse is cached on the request, so FastAPI's own ``request.json()`` and the idempotency
+    fingerprint reuse it: one decoding per request.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        takes_json = _takes_json(self)
+
+        async def strict_handler(request: Request) -> Response:
+            strict = JsonRequest(request.scope, request.receive)
+            if takes_json:
+                await _read_json_body(strict)
+            return await handle(strict)
+
+        return strict_handler
+
+
+async def _read_json_body(request: JsonRequest) -> None:
+    if not await request.body():
+        return  # FastAPI names a missing body as a field error
+    if not _is_json_media_type(request.headers.get("content-type")):
+        raise UnsupportedMediaType.json_only(request.method)
+    try:
+        await request.json()
+    except json.JSONDecodeError as exc:
+        raise InvalidInput.field(
+            BODY, f"not valid JSON: {exc.msg} (at character {exc.pos})", "json_invalid"
+        ) from None
+
+
+def use_json_routes(router: APIRouter) -> None:
+    """Make every plain ``APIRoute`` of ``router`` (and of routers it includes) a
+    :class:`JsonRoute`. Services declare routes on ``APIRouter(prefix=...)`` at import time, and
+    FastAPI builds each included route's handler from the route's own class, so the class is
+    changed in place before the app includes the router. Calling it again changes nothing."""
+    for route in router.routes:
+        if type(route) is APIRoute:
+            route.__class__ = JsonRoute
+            if _takes_json(route):
+                route.responses = {**_BODY_RESPONSES, **route.responses}
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            use_json_routes(included)

@@ -7,7 +7,8 @@ Hierarchy (all subclasses of :class:`Problem`):
 - ``NotFound`` 404 — absent, or not visible to the caller;
 - ``Conflict`` 409 — the resource's state forbids the change (``InvalidState`` names the state);
 - ``PreconditionFailed`` 412 / ``PreconditionRequired`` 428 — ``If-Match`` stale or missing;
-- ``PayloadTooLarge`` 413; ``TooManyRequests`` 429; ``ServiceUnavailable`` 503.
+- ``PayloadTooLarge`` 413; ``UnsupportedMediaType`` 415 — a body that is not JSON;
+- ``TooManyRequests`` 429; ``ServiceUnavailable`` 503.
 
 Every response carries ``trace_id`` so an operator can find the request's trace and logs.
 """
@@ -22,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from laborcoop.common.telemetry import current_trace_id
 
@@ -124,6 +126,19 @@ class PayloadTooLarge(Problem):
     status, slug = 413, "payload-too-large"
 
 
+class UnsupportedMediaType(Problem):
+    status, slug = 415, "unsupported-media-type"
+
+    @classmethod
+    def json_only(cls, method: str) -> "UnsupportedMediaType":
+        """A body that is not JSON on a route that reads JSON (``Accept-Post``/``-Patch`` say
+        what it takes, RFC 9110 §15.5.16)."""
+        problem = cls("send the body as application/json")
+        if method in {"POST", "PATCH"}:
+            problem.headers[f"Accept-{method.title()}"] = "application/json"
+        return problem
+
+
 class TooManyRequests(Problem):
     status, slug = 429, "too-many-requests"
 
@@ -214,14 +229,35 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the app answers on this path (RFC 9110 §15.5.6): the router
+    stops at the first route that matches the path, whose ``Allow`` names only its own."""
+    scope = request.scope
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return problem_response(
         exc.status_code,
         slug=HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-"),
         detail=str(exc.detail) if exc.detail else None,
         instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 
@@ -237,9 +273,20 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
-def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route: each problem it may answer, as problem+json."""
+BODY_PROBLEMS: Final[tuple[type[Problem], ...]] = (BadRequest, UnsupportedMediaType, InvalidInput)
+"""What a route with a JSON body may answer for the body itself: 400 (it could not be read),
+415 (not JSON), 422 (malformed, too deep, a repeated key, or invalid fields)."""
+
+
+def problem_responses(
+    *problems: type[Problem], body: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each problem it may answer, as problem+json
+    (``body=True`` adds :data:`BODY_PROBLEMS`; the app factory adds them to every route that
+    reads a JSON body)."""
     kinds: tuple[type[Problem], ...] = (*problems, InvalidInput, Unauthorized)
+    if body:
+        kinds += BODY_PROBLEMS
     statuses = sorted({kind.status for kind in kinds})
     return {
         status: {

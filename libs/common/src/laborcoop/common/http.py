@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laborcoop.common import metrics, migrations
+from laborcoop.common.api import use_json_routes
 from laborcoop.common.auth import KeySet
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.consumer import ConsumerRunner, Subscription
@@ -190,8 +191,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.keys = None
     app.state.clock = utc_now
     install_problem_handlers(app)
-    app.include_router(_operations_router(spec))
-    for router in spec.routers:
+    for router in [_operations_router(spec), *spec.routers]:
+        use_json_routes(router)  # strict JSON bodies: 415, and 422 for deep or ambiguous JSON
         app.include_router(router)
     _add_middleware(app, settings)
     return app

@@ -2,7 +2,10 @@
 
 The key is claimed, the command runs and its response is stored in one transaction, so a command
 that fails leaves no key behind, and a concurrent retry waits on the claim and then replays.
-Keys belong to the calling client; reusing one for a different request is a 422.
+Keys belong to the whole calling principal (client, province, roles): a replay goes only to the
+principal whose command stored it, which therefore passed the same authorization; anyone else
+using the same key is in a key space of their own and their command runs (and is authorised)
+for them. Reusing a key for a different request is a 422.
 """
 
 import hashlib
@@ -14,6 +17,7 @@ from typing import Annotated, Final, TypeVar
 from fastapi import Depends, Header, Request, Response
 from pydantic import WithJsonSchema
 
+from laborcoop.common.api import BODY, JsonRequest, decode_json
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
 from laborcoop.common.deps import DbPool
@@ -40,6 +44,12 @@ class CommandRequest:
     def client_id(self) -> str:
         return self.principal.client_id
 
+    @property
+    def principal_scope(self) -> str:
+        """What else, beside the client id, a replay must share: province and roles."""
+        roles = ",".join(sorted(str(role) for role in self.principal.roles))
+        return f"{self.principal.province or '-'}|{roles}"
+
     async def execute(
         self,
         work: Callable[[Connection], Awaitable[T]],
@@ -58,9 +68,10 @@ class CommandRequest:
 
     async def _claim(self, conn: Connection) -> Response | None:
         claimed = await conn.fetchval(
-            """INSERT INTO idempotency_keys (client_id, key, method, path, fingerprint)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true""",
+            """INSERT INTO idempotency_keys (client_id, principal, key, method, path, fingerprint)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
             self.client_id,
+            self.principal_scope,
             self.key,
             self.method,
             self.path,
@@ -70,8 +81,9 @@ class CommandRequest:
             return None
         stored = await conn.fetchrow(
             """SELECT method, path, fingerprint, status, headers, body FROM idempotency_keys
-               WHERE client_id = $1 AND key = $2""",
+               WHERE client_id = $1 AND principal = $2 AND key = $3""",
             self.client_id,
+            self.principal_scope,
             self.key,
         )
         assert stored is not None
@@ -89,9 +101,10 @@ class CommandRequest:
     async def _store(self, conn: Connection, response: Response) -> None:
         headers = {h: v for h in _KEPT_HEADERS if (v := response.headers.get(h)) is not None}
         await conn.execute(
-            """UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
-               WHERE client_id = $1 AND key = $2""",
+            """UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
+               WHERE client_id = $1 AND principal = $2 AND key = $3""",
             self.client_id,
+            self.principal_scope,
             self.key,
             response.status_code,
             headers,
@@ -122,7 +135,7 @@ async def command_request(
 ) -> CommandRequest:
     fingerprint = ""
     if idempotency_key is not None:
-        fingerprint = hashlib.sha256(_canonical(await request.body())).hexdigest()
+        fingerprint = hashlib.sha256(await _canonical(request)).hexdigest()
     return CommandRequest(
         principal=principal,
         pool=pool,
@@ -133,11 +146,22 @@ async def command_request(
     )
 
 
-def _canonical(body: bytes) -> bytes:
+async def _canonical(request: Request) -> bytes:
+    """The body in a canonical form, so that key order and spacing make no different request.
+
+    JSON is decoded by :func:`decode_json` (bounded depth: a 422 naming ``body``, never a
+    recursion error); a route that reads a JSON body has already decoded it, and that parse is
+    reused. A body that is not JSON (on a route that reads none) is compared byte for byte.
+    """
+    body = await request.body()
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        if isinstance(request, JsonRequest):
+            document = await request.json()
+        else:
+            document = decode_json(body, field=BODY)
+    except json.JSONDecodeError:
         return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
 Command = Annotated[CommandRequest, Depends(command_request)]

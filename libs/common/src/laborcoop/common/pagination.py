@@ -10,14 +10,22 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import BaseModel
 
+from laborcoop.common.api import decode_json
 from laborcoop.common.errors import InvalidInput
 
 T = TypeVar("T")
 
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 512
+"""Far above any cursor this API writes (a position is one id or version), and a bound on what
+an untrusted cursor costs to decode."""
+_CURSOR_DEPTH = 2
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 200)")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page"),
+]
 
 
 class Page(BaseModel, Generic[T]):
@@ -31,9 +39,13 @@ def encode_cursor(position: dict[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The position a cursor names; anything else (too long, too deep, not JSON) is a 422."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidInput.field("cursor", "not a cursor returned by this API", "too_long")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded))
+        raw = base64.urlsafe_b64decode(padded)
+        position = decode_json(raw, field="cursor", max_depth=_CURSOR_DEPTH)
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput.field("cursor", "not a cursor returned by this API") from exc
     if not isinstance(position, dict):

@@ -1,0 +1,352 @@
+"""The edges every service gets from the app factory: strict JSON bodies (415, duplicate keys,
+depth), bounded cursors and fingerprints, If-Match as RFC 9110 means it, and complete ``Allow``.
+
+The routes below are declared on a plain ``APIRouter``, as the services declare theirs, so these
+tests show that ``create_service_app`` applies the rules to any service's routes.
+"""
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from laborcoop.common.api import ApiModel
+from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.db import Connection
+from laborcoop.common.errors import problem_responses
+from laborcoop.common.http import ServiceSpec, create_service_app
+from laborcoop.common.idempotency import Command
+from laborcoop.common.pagination import Cursor, cursor_id
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.versioning import IfMatch, check_version
+from laborcoop.testing import Stack, Tokens, running, settings_for
+from laborcoop.testing.databases import Databases
+
+CURRENT_VERSION = 3
+HUNAN = "430000"
+
+router = APIRouter(prefix="/v1/things", tags=["things"])
+
+
+class ThingIn(ApiModel):
+    name: str
+    data: dict[str, Any] | None = None
+
+
+def _echo(status_code: int) -> Any:
+    def render(value: Any) -> Response:
+        return JSONResponse(value, status_code=status_code)
+
+    return render
+
+
+@router.post("", status_code=201, summary="Create", responses=problem_responses())
+async def create_thing(body: ThingIn, command: Command) -> Response:
+    async def work(conn: Connection) -> Any:
+        return {"name": body.name, "n": await conn.fetchval("SELECT 1")}
+
+    return await command.execute(work, _echo(201))
+
+
+@router.get("", summary="List", responses=problem_responses())
+async def list_things(principal: CurrentPrincipal, cursor: Cursor = None) -> dict[str, Any]:
+    after = cursor_id(cursor)
+    return {"after": str(after) if after else None}
+
+
+@router.get("/{thing_id}", summary="One", responses=problem_responses())
+async def get_thing(thing_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
+    return {"id": str(thing_id)}
+
+
+@router.patch("/{thing_id}", summary="Change", responses=problem_responses())
+async def change_thing(
+    thing_id: UUID, body: ThingIn, principal: CurrentPrincipal, if_match: IfMatch = None
+) -> dict[str, Any]:
+    check_version(if_match, CURRENT_VERSION)
+    return {"id": str(thing_id), "name": body.name}
+
+
+@router.post("/{thing_id}/touch", summary="Touch (no body)", responses=problem_responses())
+async def touch_thing(thing_id: UUID, command: Command) -> Response:
+    async def work(conn: Connection) -> Any:
+        return {"touched": str(thing_id)}
+
+    return await command.execute(work, _echo(200))
+
+
+SPEC = ServiceSpec(
+    title="edges",
+    version="0",
+    description="test app",
+    routers=[router],
+    migration_package="laborcoop.common.sql",
+)
+
+
+@pytest.fixture
+async def app(stack: Stack, databases: Databases, topic_prefix: str) -> FastAPI:
+    settings = settings_for(
+        ServiceSettings,
+        stack,
+        topic_prefix=topic_prefix,
+        database_url=await databases.fresh(),
+        run_workers=False,
+    )
+    return create_service_app(SPEC, settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app, tokens.keyset()) as client:
+        yield client
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def cursor_of(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def assert_problem(answer: httpx.Response, status: int, field: str | None = None) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    if field is not None:
+        assert field in [e["field"] for e in answer.json()["errors"]], answer.json()
+
+
+# --- If-Match (RFC 9110 §13.1.1) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [
+        ('"3"', 200),
+        ('W/"3"', 412),
+        ("*", 200),
+        ('"1", "3"', 200),
+        ('"1",W/"3"', 412),
+        ('"1", "2"', 412),
+        ("three", 422),
+        ('"3" "4"', 422),
+    ],
+    ids=["strong", "weak", "any", "list", "list-weak", "list-stale", "garbled", "no-comma"],
+)
+async def test_if_match_uses_strong_comparison_star_and_lists(
+    client: httpx.AsyncClient, tokens: Tokens, if_match: str, status: int
+) -> None:
+    answer = await client.patch(
+        f"/v1/things/{uuid4()}",
+        json={"name": "x"},
+        headers={**tokens.province(HUNAN), "If-Match": if_match},
+    )
+    assert answer.status_code == status, answer.text
+
+
+async def test_required_if_match_is_required_in_openapi_and_missing_is_a_428(
+    tokens: Tokens, stack: Stack, databases: Databases, topic_prefix: str
+) -> None:
+    from laborcoop.common.versioning import RequiredIfMatch  # noqa: PLC0415
+
+    strict = APIRouter(prefix="/v1/strict")
+
+    @strict.put("/{thing_id}", summary="Replace", responses=problem_responses())
+    async def replace(thing_id: UUID, if_match: RequiredIfMatch) -> dict[str, str]:
+        check_version(if_match, CURRENT_VERSION)
+        return {"id": str(thing_id)}
+
+    spec = ServiceSpec(
+        title="strict", version="0", description="", routers=[strict], migration_package="x"
+    )
+    settings = settings_for(
+        ServiceSettings,
+        stack,
+        topic_prefix=topic_prefix,
+        database_url=await databases.fresh(),
+        run_workers=False,
+    )
+    app = create_service_app(spec, settings)
+    (parameter,) = app.openapi()["paths"]["/v1/strict/{thing_id}"]["put"]["parameters"][1:]
+    assert (parameter["name"], parameter["required"]) == ("If-Match", True)
+    async with running(app, tokens.keyset()) as client:
+        missing = await client.put(f"/v1/strict/{uuid4()}")
+        assert_problem(missing, 428)
+        assert (await client.put(f"/v1/strict/{uuid4()}", headers={"If-Match": '"3"'})).is_success
+
+
+def test_optional_headers_are_never_null_in_openapi(app: FastAPI) -> None:
+    document = app.openapi()
+    for path, method in (("/v1/things/{thing_id}", "patch"), ("/v1/things", "post")):
+        for parameter in document["paths"][path][method]["parameters"]:
+            if parameter["in"] == "header":
+                assert parameter["required"] is False
+                assert parameter["schema"]["type"] == "string", parameter
+                assert "anyOf" not in parameter["schema"], parameter
+
+
+# --- Bodies: media type, duplicate keys, depth -------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_that_is_not_json_is_a_415(
+    client: httpx.AsyncClient, tokens: Tokens, content_type: str | None
+) -> None:
+    headers = tokens.province(HUNAN)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    answer = await client.post("/v1/things", content=b'{"name": "x"}', headers=headers)
+    assert_problem(answer, 415)
+    assert answer.headers["accept-post"] == "application/json"
+
+
+async def test_json_media_types_with_parameters_and_suffixes_are_accepted(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        answer = await client.post(
+            "/v1/things",
+            content=b'{"name": "x"}',
+            headers={**tokens.province(HUNAN), "Content-Type": content_type},
+        )
+        assert answer.status_code == 201, (content_type, answer.text)
+
+
+async def test_duplicate_keys_are_a_422_naming_the_key(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    answer = await client.post(
+        "/v1/things",
+        content=b'{"name": "first", "name": "second"}',
+        headers={**tokens.province(HUNAN), "Content-Type": "application/json"},
+    )
+    assert_problem(answer, 422, "name")
+    assert answer.json()["errors"][0]["code"] == "duplicate_key"
+    nested_twice = b'{"name": "x", "data": {"a": 1, "a": 2}}'
+    answer = await client.post(
+        "/v1/things",
+        content=nested_twice,
+        headers={**tokens.province(HUNAN), "Content-Type": "application/json"},
+    )
+    assert_problem(answer, 422)
+    assert "'a'" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 100_000])
+async def test_a_deeply_nested_body_is_a_422_naming_the_body(
+    client: httpx.AsyncClient, tokens: Tokens, depth: int
+) -> None:
+    body = '{"name": "x", "data": {"deep": ' + nested(depth) + "}}"
+    answer = await client.post(
+        "/v1/things",
+        content=body.encode(),
+        headers={**tokens.province(HUNAN), "Content-Type": "application/json"},
+    )
+    assert_problem(answer, 422, "body")
+
+
+async def test_brackets_inside_strings_are_not_nesting(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = {"name": "[" * 100 + '{"\\"', "data": {"a": [[1], [2], {"b": "]]]"}] * 20}}
+    answer = await client.post("/v1/things", json=body, headers=tokens.province(HUNAN))
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize("depth", [40, 1000])
+async def test_a_deep_body_on_a_command_without_a_body_is_a_422_not_a_500(
+    client: httpx.AsyncClient, tokens: Tokens, depth: int
+) -> None:
+    answer = await client.post(
+        f"/v1/things/{uuid4()}/touch",
+        content=nested(depth).encode(),
+        headers={
+            **tokens.province(HUNAN),
+            "Content-Type": "application/json",
+            "Idempotency-Key": "deep-body-0001",
+        },
+    )
+    assert_problem(answer, 422, "body")
+
+
+async def test_the_fingerprint_ignores_key_order_and_spacing(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    headers = {
+        **tokens.province(HUNAN),
+        "Content-Type": "application/json",
+        "Idempotency-Key": "order-key-0001",
+    }
+    first = await client.post("/v1/things", content=b'{"name":"x","data":{"a":1}}', headers=headers)
+    again = await client.post(
+        "/v1/things", content=b'{ "data": {"a": 1}, "name": "x" }', headers=headers
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_routes_with_a_body_document_400_415_and_422(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    for path, method in (("/v1/things", "post"), ("/v1/things/{thing_id}", "patch")):
+        responses = paths[path][method]["responses"]
+        assert {"400", "415", "422"} <= set(responses), (path, method)
+        assert "application/problem+json" in responses["415"]["content"]
+    assert "415" not in paths["/v1/things/{thing_id}/touch"]["post"]["responses"]
+
+
+# --- Cursors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        cursor_of(nested(1000)),
+        cursor_of('{"id": ' + nested(40) + "}"),
+        cursor_of('{"id": "' + str(uuid4()) + '", "id": "' + str(uuid4()) + '"}'),
+        "A" * 513,
+    ],
+    ids=["deep", "nested", "duplicate-key", "long"],
+)
+async def test_a_crafted_cursor_is_a_422_naming_the_cursor(
+    client: httpx.AsyncClient, tokens: Tokens, cursor: str
+) -> None:
+    answer = await client.get(
+        "/v1/things", params={"cursor": cursor}, headers=tokens.province(HUNAN)
+    )
+    assert_problem(answer, 422, "cursor")
+
+
+async def test_a_cursor_of_this_api_still_works(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    after = uuid4()
+    cursor = cursor_of(json.dumps({"id": str(after)}))
+    answer = await client.get(
+        "/v1/things", params={"cursor": cursor}, headers=tokens.province(HUNAN)
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"after": str(after)}
+
+
+# --- 405 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/things", {"GET", "POST"}),
+        ("PUT", f"/v1/things/{uuid4()}", {"GET", "PATCH"}),
+        ("GET", f"/v1/things/{uuid4()}/touch", {"POST"}),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, tokens: Tokens, method: str, path: str, allowed: set[str]
+) -> None:
+    answer = await client.request(method, path, headers=tokens.province(HUNAN))
+    assert_problem(answer, 405)
+    assert {m.strip() for m in answer.headers["allow"].split(",")} == allowed
