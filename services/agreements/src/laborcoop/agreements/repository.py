@@ -27,11 +27,19 @@ def corridor(origin: str, destination: str) -> str:
     return f"{origin}>{destination}"
 
 
-def corridor_pattern(origin: str | None, destination: str | None) -> str | None:
-    """A LIKE pattern over corridors: both ends, or either end alone."""
+@dataclass(frozen=True)
+class Corridor:
+    """A filter on the corridors of the targets: both ends, or either end alone."""
+
+    origin: str | None
+    destination: str | None
+
+
+def corridor_pattern(origin: str | None, destination: str | None) -> Corridor | None:
+    """The corridor filter of a list query, or None when it names neither end."""
     if origin is None and destination is None:
         return None
-    return corridor(origin or "%", destination or "%")
+    return Corridor(origin, destination)
 
 
 def _row(a: Agreement) -> tuple[Any, ...]:
@@ -132,7 +140,7 @@ class AgreementFilter:
     status: str | None = None
     area: str | None = None
     brand: UUID | None = None
-    corridor: str | None = None
+    corridor: Corridor | None = None
     active_on: date | None = None
     timezone: str = "Asia/Shanghai"
 
@@ -146,36 +154,89 @@ async def search(
     limit: int,
 ) -> list[Agreement]:
     """Agreements ``viewer`` may see: public ones, drafts it initiated, proposals it is party to."""
-    rows = await conn.fetch(
-        f"""SELECT {_COLUMNS} FROM agreements
-            WHERE (status = ANY($1::text[])
-                   OR (status = 'draft' AND initiator = $2)
-                   OR (status <> 'draft' AND $2 = ANY(parties)))
-              AND ($3::text IS NULL OR $3 = ANY(parties))
-              AND ($4::text IS NULL OR kind = $4) AND ($5::text IS NULL OR status = $5)
-              AND ($6::text IS NULL OR $6 = ANY(areas))
-              AND ($7::uuid IS NULL OR $7 = ANY(linked_brands))
-              AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM unnest(corridors) c WHERE c LIKE $8))
-              AND ($9::date IS NULL OR (
-                    status IN ('active', 'expired', 'terminated')
-                    AND effective_from <= $9 AND (effective_to IS NULL OR effective_to >= $9)
-                    AND (status <> 'terminated' OR (updated_at AT TIME ZONE $12)::date > $9)))
-              AND ($10::uuid IS NULL OR id > $10)
-            ORDER BY id LIMIT $11""",
+    sql, args = search_query(viewer, where, after=after, limit=limit)
+    return [_agreement(r) for r in await conn.fetch(sql, *args)]
+
+
+_CONDITIONS = {
+    "party": "parties @> ARRAY[{}::text]",
+    "kind": "kind = {}",
+    "status": "status = {}",
+    "area": "areas @> ARRAY[{}::text]",
+    "brand": "linked_brands @> ARRAY[{}::uuid]",
+}
+"""The SQL of each equality or containment filter; ``{}`` becomes the value's placeholder.
+Containment is written ``@>``, which the GIN indexes of the arrays serve (``= ANY`` is not)."""
+
+_IN_FORCE = (
+    "status IN ('active', 'expired', 'terminated')"
+    " AND daterange(effective_from, effective_to, '[]') @> {0}::date"
+    " AND (status <> 'terminated' OR (updated_at AT TIME ZONE {1})::date > {0})"
+)
+"""In force on a day (also if it has ended since): ``agreements_in_force`` serves the range."""
+
+
+class _Conditions:
+    """A WHERE clause built from constant templates; values only ever become placeholders."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, template: str, *values: Any) -> None:
+        placeholders = []
+        for value in values:
+            self.args.append(value)
+            placeholders.append(f"${len(self.args)}")
+        self.sql.append(template.format(*placeholders))
+
+
+def search_query(
+    viewer: Principal, where: AgreementFilter, *, after: UUID | None, limit: int
+) -> tuple[str, list[Any]]:
+    """The SQL of :func:`search` and its arguments, with a condition only for each filter given.
+
+    A generic ``($3 IS NULL OR kind = $3)`` hides from the planner which filters apply, so a
+    cached generic plan never uses their indexes. ``kind`` and ``status`` have indexes in cursor
+    order, ``(column, id)``. The others are containment or ranges, served by GIN and GiST
+    indexes that cannot return rows in id order: a top-N sort of the matches follows them."""
+    own = viewer.province if viewer.has(Role.PROVINCE) and viewer.province else ""
+    where_ = _Conditions()
+    where_.add(
+        "(status = ANY({}::text[]) OR (status = 'draft' AND initiator = {})"
+        " OR (status <> 'draft' AND parties @> ARRAY[{}::text]))",
         [str(s) for s in _PUBLIC],
-        viewer.province if viewer.has(Role.PROVINCE) and viewer.province else "",
-        where.party,
-        where.kind,
-        where.status,
-        where.area,
-        where.brand,
-        where.corridor,
-        where.active_on,
-        after,
-        limit,
-        where.timezone,
+        own,
+        own,
     )
-    return [_agreement(r) for r in rows]
+    for name, template in _CONDITIONS.items():
+        value = getattr(where, name)
+        if value is not None:
+            where_.add(template, value if isinstance(value, UUID) else str(value))
+    _corridor(where_, where.corridor)
+    if where.active_on is not None:
+        where_.add(_IN_FORCE, where.active_on, where.timezone)
+    if after is not None:
+        where_.add("id > {}", after)
+    where_.args.append(limit)
+    return (
+        f"SELECT {_COLUMNS} FROM agreements WHERE {' AND '.join(where_.sql)}"
+        f" ORDER BY id LIMIT ${len(where_.args)}",
+        where_.args,
+    )
+
+
+def _corridor(where: _Conditions, wanted: Corridor | None) -> None:
+    """Both ends: the corridor itself (``agreements_corridors``); one end: the origins or the
+    destinations of the corridors (the expression indexes of migration 0002)."""
+    if wanted is None:
+        return
+    if wanted.origin is not None and wanted.destination is not None:
+        where.add("corridors @> ARRAY[{}::text]", corridor(wanted.origin, wanted.destination))
+    elif wanted.origin is not None:
+        where.add("corridor_origins(corridors) @> ARRAY[{}::text]", wanted.origin)
+    elif wanted.destination is not None:
+        where.add("corridor_destinations(corridors) @> ARRAY[{}::text]", wanted.destination)
 
 
 async def brand_statuses(conn: Connection, brand_ids: Sequence[UUID]) -> dict[UUID, str]:

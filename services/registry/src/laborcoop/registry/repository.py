@@ -135,25 +135,48 @@ class BrandFilter:
 async def search(
     conn: Connection, where: BrandFilter, *, after: UUID | None, limit: int
 ) -> list[Brand]:
-    pattern = _like_pattern(where.name_contains) if where.name_contains else None
-    rows = await conn.fetch(
-        f"""SELECT {_COLUMNS} FROM brands
-            WHERE ($1::text IS NULL OR province = $1) AND ($2::text IS NULL OR category = $2)
-              AND ($3::text IS NULL OR level = $3) AND ($4::text IS NULL OR status = $4)
-              AND ($5::text IS NULL OR occupations @> ARRAY[$5::text])
-              AND ($6::text IS NULL OR name ILIKE $6 ESCAPE '\\')
-              AND ($7::uuid IS NULL OR id > $7)
-            ORDER BY id LIMIT $8""",
-        where.province,
-        where.category,
-        where.level,
-        where.status,
-        where.occupation,
-        pattern,
-        after,
-        limit,
-    )
-    return [_brand(r) for r in rows]
+    sql, args = search_query(where, after=after, limit=limit)
+    return [_brand(r) for r in await conn.fetch(sql, *args)]
+
+
+_CONDITIONS = {
+    "province": "province = {}",
+    "category": "category = {}",
+    "level": "level = {}",
+    "status": "status = {}",
+    "occupation": "occupations @> ARRAY[{}::text]",
+}
+"""The SQL of each equality or containment filter; ``{}`` becomes the value's placeholder."""
+
+
+def search_query(where: BrandFilter, *, after: UUID | None, limit: int) -> tuple[str, list[Any]]:
+    """The SQL of :func:`search` and its arguments, with a condition only for each filter given.
+
+    A generic ``($1 IS NULL OR province = $1)`` hides from the planner which filters apply, so
+    a cached generic plan never uses their indexes. Each filter here has an index in cursor
+    order, ``(column, id)``, except two: ``occupation`` is containment in an array, served by
+    its GIN index (which cannot return rows in id order, so a top-N sort of the matches
+    follows), and ``q`` is a substring, served by no index: trigrams (pg_trgm) extract nothing
+    from Chinese names on a database without a locale, so the scan walks the primary key in id
+    order and stops at ``limit`` matches. Values only ever reach the SQL as placeholders."""
+    conditions: list[str] = []
+    args: list[Any] = []
+
+    def bind(template: str, value: Any) -> None:
+        args.append(value)
+        conditions.append(template.format(f"${len(args)}"))
+
+    for name, template in _CONDITIONS.items():
+        value = getattr(where, name)
+        if value is not None:
+            bind(template, str(value))
+    if where.name_contains is not None:
+        bind("name ILIKE {} ESCAPE '\\'", _like_pattern(where.name_contains))
+    if after is not None:
+        bind("id > {}", after)
+    args.append(limit)
+    clause = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    return f"SELECT {_COLUMNS} FROM brands {clause}ORDER BY id LIMIT ${len(args)}", args
 
 
 def _like_pattern(text: str) -> str:
