@@ -19,12 +19,14 @@ from typing import Final
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from pydantic import ValidationError
 
 from laborcoop.common import metrics
 from laborcoop.common.db import Connection, Pool
 from laborcoop.common.kafka import ensure_topics, new_producer
+from laborcoop.common.logging import BROKER_ERROR, broker_reachable
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import context_from_headers, tracer
 from laborcoop.contracts import topics
@@ -88,7 +90,11 @@ class ConsumerRunner:
                     break
                 log.warning(
                     "consumer interrupted; reconnecting",
-                    extra={"group": self._group, "error": repr(exc)},
+                    extra={
+                        "group": self._group,
+                        "error": repr(exc),
+                        BROKER_ERROR: isinstance(exc, KafkaError),
+                    },
                 )
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 1.0)
@@ -109,6 +115,7 @@ class ConsumerRunner:
         await consumer.start()
         try:
             await dlq.start()
+            broker_reachable()  # both clients bootstrapped from the broker
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=500)
                 for partition, records in batch.items():

@@ -16,11 +16,13 @@ from typing import Final
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from laborcoop.common import metrics
 from laborcoop.common.db import Connection, Pool, connect
 from laborcoop.common.kafka import ensure_topics, new_producer
+from laborcoop.common.logging import BROKER_ERROR, broker_reachable
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import (
     context_from_traceparent,
@@ -159,12 +161,17 @@ class OutboxRelay:
                 try:
                     relayed = await self.drain(producer)
                 except Exception as exc:
-                    log.warning("publishing failed; rows kept", extra={"error": repr(exc)})
+                    log.warning(
+                        "publishing failed; rows kept",
+                        extra={"error": repr(exc), BROKER_ERROR: isinstance(exc, KafkaError)},
+                    )
                     await _stop_quietly(producer)
                     producer = None
                     await self._sleep(self._settings.relay_poll_interval_s)
                     continue
-                if relayed == 0:
+                if relayed:
+                    broker_reachable()  # the broker acknowledged: an outage, if any, is over
+                else:
                     await self._sleep(self._settings.relay_poll_interval_s)
         finally:
             if producer is not None:
@@ -177,10 +184,14 @@ class OutboxRelay:
             if self._topics:
                 await ensure_topics(self._settings, self._topics)
         except Exception as exc:
-            log.warning("kafka unavailable; outbox keeps events", extra={"error": repr(exc)})
+            log.warning(
+                "kafka unavailable; outbox keeps events",
+                extra={"error": repr(exc), BROKER_ERROR: True},
+            )
             await _stop_quietly(producer)
             await self._sleep(self._settings.relay_poll_interval_s)
             return None
+        broker_reachable()  # the producer bootstrapped from the broker
         return producer
 
     async def _sleep(self, seconds: float) -> None:
