@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from laborcoop.common.api import ApiModel
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.db import Connection
-from laborcoop.common.errors import problem_responses
+from laborcoop.common.errors import Forbidden, problem_responses
 from laborcoop.common.http import ServiceSpec, create_service_app
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, cursor_id
@@ -151,16 +151,22 @@ async def test_if_match_uses_strong_comparison_star_and_lists(
     assert answer.status_code == status, answer.text
 
 
-async def test_required_if_match_is_required_in_openapi_and_missing_is_a_428(
+async def test_required_if_match_is_required_in_openapi_and_the_use_case_answers_428(
     tokens: Tokens, stack: Stack, databases: Databases, topic_prefix: str
 ) -> None:
+    """Documented as required, but absent it reaches the route as ``None``, so a caller who may
+    not act hears 403 first, and the owner without ``If-Match`` hears 428 (not a 422)."""
     from laborcoop.common.versioning import RequiredIfMatch  # noqa: PLC0415
 
     strict = APIRouter(prefix="/v1/strict")
 
     @strict.put("/{thing_id}", summary="Replace", responses=problem_responses())
-    async def replace(thing_id: UUID, if_match: RequiredIfMatch) -> dict[str, str]:
-        check_version(if_match, CURRENT_VERSION)
+    async def replace(
+        thing_id: UUID, principal: CurrentPrincipal, if_match: RequiredIfMatch
+    ) -> dict[str, str]:
+        if principal.province != HUNAN:
+            raise Forbidden("only Hunan")
+        check_version(if_match, CURRENT_VERSION, required=True)
         return {"id": str(thing_id)}
 
     spec = ServiceSpec(
@@ -174,12 +180,21 @@ async def test_required_if_match_is_required_in_openapi_and_missing_is_a_428(
         run_workers=False,
     )
     app = create_service_app(spec, settings)
-    (parameter,) = app.openapi()["paths"]["/v1/strict/{thing_id}"]["put"]["parameters"][1:]
-    assert (parameter["name"], parameter["required"]) == ("If-Match", True)
+    parameters = app.openapi()["paths"]["/v1/strict/{thing_id}"]["put"]["parameters"]
+    (if_match,) = [p for p in parameters if p["name"] == "If-Match"]
+    assert (if_match["in"], if_match["required"], if_match["schema"]) == (
+        "header",
+        True,
+        {"type": "string"},
+    )
+    url = f"/v1/strict/{uuid4()}"
     async with running(app, tokens.keyset()) as client:
-        missing = await client.put(f"/v1/strict/{uuid4()}")
-        assert_problem(missing, 428)
-        assert (await client.put(f"/v1/strict/{uuid4()}", headers={"If-Match": '"3"'})).is_success
+        assert_problem(await client.put(url, headers=tokens.province("420000")), 403)
+        assert_problem(await client.put(url, headers=tokens.province(HUNAN)), 428)
+        stale = await client.put(url, headers={**tokens.province(HUNAN), "If-Match": '"1"'})
+        assert_problem(stale, 412)
+        current = await client.put(url, headers={**tokens.province(HUNAN), "If-Match": '"3"'})
+        assert current.status_code == 200
 
 
 def test_optional_headers_are_never_null_in_openapi(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Request, Response, params
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
@@ -19,6 +20,7 @@ from laborcoop.common.errors import (
     UnsupportedMediaType,
     problem_responses,
 )
+from laborcoop.common.versioning import REQUIRED_IF_MATCH_PARAMETER, required_if_match
 
 
 class ApiModel(BaseModel):
@@ -209,16 +211,27 @@ async def _read_json_body(request: JsonRequest) -> None:
         ) from None
 
 
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+
+
 def use_json_routes(router: APIRouter) -> None:
     """Make every plain ``APIRoute`` of ``router`` (and of routers it includes) a
     :class:`JsonRoute`. Services declare routes on ``APIRouter(prefix=...)`` at import time, and
     FastAPI builds each included route's handler from the route's own class, so the class is
-    changed in place before the app includes the router. Calling it again changes nothing."""
+    changed in place before the app includes the router. Calling it again changes nothing.
+
+    It also documents what such routes answer: 400/415/422 where a JSON body is read, and the
+    ``If-Match`` header as required where a route depends on ``RequiredIfMatch``."""
     for route in router.routes:
         if type(route) is APIRoute:
             route.__class__ = JsonRoute
             if _takes_json(route):
                 route.responses = {**_BODY_RESPONSES, **route.responses}
+            if _depends_on(route.dependant, required_if_match):
+                extra = route.openapi_extra or {}
+                parameters = [*extra.get("parameters", []), REQUIRED_IF_MATCH_PARAMETER]
+                route.openapi_extra = {**extra, "parameters": parameters}
         included = getattr(route, "original_router", None)
         if isinstance(included, APIRouter):
             use_json_routes(included)

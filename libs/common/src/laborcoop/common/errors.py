@@ -206,19 +206,8 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _lacks_if_match(exc: RequestValidationError) -> bool:
-    """A required ``If-Match`` (``RequiredIfMatch``) is absent: a 428, not a 422 (RFC 6585)."""
-    return any(
-        e["type"] == "missing" and tuple(e["loc"]) == ("header", "If-Match") for e in exc.errors()
-    )
-
-
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if _lacks_if_match(exc):
-        return await _on_problem(
-            request, PreconditionRequired("send If-Match with the ETag of the version you changed")
-        )
     errors = validation_errors(exc)
     return problem_response(
         422,

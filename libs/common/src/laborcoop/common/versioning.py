@@ -5,9 +5,9 @@ any of its tags does, and the comparison is strong, so a weak tag (``W/"3"``) ne
 """
 
 import re
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from fastapi import Header, Response
+from fastapi import Depends, Header, Response
 from pydantic import BaseModel, WithJsonSchema
 
 from laborcoop.common.errors import InvalidInput, PreconditionFailed, PreconditionRequired
@@ -64,12 +64,28 @@ IfMatch = Annotated[
 ]
 """An optional ``If-Match`` (default ``None``); pass it to :func:`check_version`."""
 
-RequiredIfMatch = Annotated[
-    str,
-    Header(alias="If-Match", description=_IF_MATCH_DESCRIPTION),
-]
-"""A required ``If-Match``: ``required: true`` in OpenAPI; a request without it is a 428 (the
-problem handlers turn the missing header into :class:`PreconditionRequired`), never a 422."""
+
+async def required_if_match(
+    if_match: Annotated[str | None, Header(alias="If-Match", include_in_schema=False)] = None,
+) -> str | None:
+    """The ``If-Match`` of a route that needs one. Absent, it is ``None`` here, and the use case
+    answers 428 through ``check_version(..., required=True)`` only after its 404 and 403 checks:
+    a caller who may not act is told so whatever it sent."""
+    return if_match
+
+
+RequiredIfMatch = Annotated[str | None, Depends(required_if_match)]
+"""A required ``If-Match``: ``required: true`` in OpenAPI (the app factory documents it on every
+route that depends on it, see :data:`REQUIRED_IF_MATCH_PARAMETER`); at run time ``None`` when
+absent, so the use case decides when to answer 428 (after 404 and 403)."""
+
+REQUIRED_IF_MATCH_PARAMETER: Final[dict[str, Any]] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": _IF_MATCH_DESCRIPTION,
+}
 
 
 def versioned(body: BaseModel, *, version: int, location: str, status_code: int = 200) -> Response:
