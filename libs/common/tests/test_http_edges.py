@@ -267,6 +267,19 @@ async def test_a_deeply_nested_body_is_a_422_naming_the_body(
     assert_problem(answer, 422, "body")
 
 
+@pytest.mark.parametrize("body", [b'{"name": "\xe0"}', b"\xff\xfe\x00", b'"\x85"'])
+async def test_a_body_that_is_not_utf8_is_a_422_and_never_a_500(
+    client: httpx.AsyncClient, tokens: Tokens, body: bytes
+) -> None:
+    headers = {**tokens.province(HUNAN), "Content-Type": "application/json"}
+    answer = await client.post("/v1/things", content=body, headers=headers)
+    assert_problem(answer, 422, "body")
+    assert answer.json()["errors"][0]["code"] == "json_invalid"
+    keyed = {**headers, "Idempotency-Key": "not-utf8-key-0001"}
+    touched = await client.post(f"/v1/things/{uuid4()}/touch", content=body, headers=keyed)
+    assert touched.status_code == 200, touched.text
+
+
 async def test_brackets_inside_strings_are_not_nesting(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
