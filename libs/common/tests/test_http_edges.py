@@ -7,6 +7,7 @@ tests show that ``create_service_app`` applies the rules to any service's routes
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,6 +16,9 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from laborcoop.common.api import ApiModel
 from laborcoop.common.auth import CurrentPrincipal
@@ -24,7 +28,7 @@ from laborcoop.common.http import ServiceSpec, create_service_app
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, cursor_id
 from laborcoop.common.settings import ServiceSettings
-from laborcoop.common.versioning import IfMatch, check_version
+from laborcoop.common.versioning import IF_MATCH_PATTERN, IfMatch, check_version, if_match_allows
 from laborcoop.testing import Stack, Tokens, running, settings_for
 from laborcoop.testing.databases import Databases
 
@@ -151,6 +155,18 @@ async def test_if_match_uses_strong_comparison_star_and_lists(
     assert answer.status_code == status, answer.text
 
 
+@examples(max_examples=100, deadline=None, derandomize=True)
+@given(st.from_regex(IF_MATCH_PATTERN, fullmatch=True))
+def test_every_if_match_the_document_allows_is_understood(value: str) -> None:
+    """What OpenAPI documents for If-Match never answers 422: it matches or it is a 412."""
+    assert if_match_allows(value, CURRENT_VERSION) in (True, False)
+
+
+@pytest.mark.parametrize("value", ['"3"', 'W/"3"', "*", '"1", W/"2",\t"3"', '""'])
+def test_the_documented_if_match_pattern_takes_tags_lists_and_star(value: str) -> None:
+    assert re.fullmatch(IF_MATCH_PATTERN, value)
+
+
 async def test_required_if_match_is_required_in_openapi_and_the_use_case_answers_428(
     tokens: Tokens, stack: Stack, databases: Databases, topic_prefix: str
 ) -> None:
@@ -182,11 +198,8 @@ async def test_required_if_match_is_required_in_openapi_and_the_use_case_answers
     app = create_service_app(spec, settings)
     parameters = app.openapi()["paths"]["/v1/strict/{thing_id}"]["put"]["parameters"]
     (if_match,) = [p for p in parameters if p["name"] == "If-Match"]
-    assert (if_match["in"], if_match["required"], if_match["schema"]) == (
-        "header",
-        True,
-        {"type": "string"},
-    )
+    assert (if_match["in"], if_match["required"]) == ("header", True)
+    assert if_match["schema"] == {"type": "string", "pattern": IF_MATCH_PATTERN}
     url = f"/v1/strict/{uuid4()}"
     async with running(app, tokens.keyset()) as client:
         assert_problem(await client.put(url, headers=tokens.province("420000")), 403)
@@ -205,6 +218,8 @@ def test_optional_headers_are_never_null_in_openapi(app: FastAPI) -> None:
                 assert parameter["required"] is False
                 assert parameter["schema"]["type"] == "string", parameter
                 assert "anyOf" not in parameter["schema"], parameter
+                if parameter["name"] == "If-Match":
+                    assert parameter["schema"]["pattern"] == IF_MATCH_PATTERN
 
 
 # --- Bodies: media type, duplicate keys, depth -------------------------------------------------

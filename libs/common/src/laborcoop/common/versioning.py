@@ -14,6 +14,11 @@ from laborcoop.common.errors import InvalidInput, PreconditionFailed, Preconditi
 
 _ENTITY_TAG: Final = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 _ANY: Final = "*"
+_ETAG_PATTERN: Final = r'(?:W/)?"[\x21\x23-\x7E]*"'
+IF_MATCH_PATTERN: Final = rf"^(?:\*|{_ETAG_PATTERN}(?:[ \t]*,[ \t]*{_ETAG_PATTERN})*)$"
+"""What OpenAPI documents for ``If-Match``: ``*`` or a list of entity-tags (every value it
+matches is understood; the parser also takes the optional whitespace RFC 9110 allows)."""
+_IF_MATCH_SCHEMA: Final[dict[str, Any]] = {"type": "string", "pattern": IF_MATCH_PATTERN}
 _IF_MATCH_DESCRIPTION: Final = (
     'The ETag of the version being changed, e.g. "3" (or `*` for any current version).'
 )
@@ -60,7 +65,7 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description=_IF_MATCH_DESCRIPTION),
     # Optional, but never null: a client omits the header rather than sending "null".
-    WithJsonSchema({"type": "string"}),
+    WithJsonSchema(_IF_MATCH_SCHEMA),
 ]
 """An optional ``If-Match`` (default ``None``); pass it to :func:`check_version`."""
 
@@ -83,7 +88,7 @@ REQUIRED_IF_MATCH_PARAMETER: Final[dict[str, Any]] = {
     "name": "If-Match",
     "in": "header",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": _IF_MATCH_SCHEMA,
     "description": _IF_MATCH_DESCRIPTION,
 }
 
