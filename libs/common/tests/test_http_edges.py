@@ -366,6 +366,13 @@ async def test_a_crafted_cursor_is_a_422_naming_the_cursor(
     assert_problem(answer, 422, "cursor")
 
 
+def test_the_cursor_is_a_bounded_string_never_null_in_openapi(app: FastAPI) -> None:
+    parameters = app.openapi()["paths"]["/v1/things"]["get"]["parameters"]
+    (cursor,) = [p for p in parameters if p["name"] == "cursor"]
+    assert cursor["required"] is False
+    assert cursor["schema"] == {"type": "string", "maxLength": 512}
+
+
 async def test_a_cursor_of_this_api_still_works(client: httpx.AsyncClient, tokens: Tokens) -> None:
     after = uuid4()
     cursor = cursor_of(json.dumps({"id": str(after)}))

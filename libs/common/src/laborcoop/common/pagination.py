@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from laborcoop.common.api import decode_json
 from laborcoop.common.errors import InvalidInput
@@ -25,6 +25,8 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most
 Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page"),
+    # Optional, but never null: a client omits the parameter rather than sending "null".
+    WithJsonSchema({"type": "string", "maxLength": MAX_CURSOR_LENGTH}),
 ]
 
 
