@@ -23,7 +23,7 @@ RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT)
 TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
 
-.PHONY: schemas token help bootstrap up down status run stop test test-up lint typecheck fmt bench clean
+.PHONY: schemas token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ status: ## show what is running
 
 run: up ## the whole system on this machine, with the 2024 demo data
 	@$(RUN_ENV) UV="$(UV)" bash deploy/local/services.sh start
+
+seed: up ## load the demo data again (adds only what is missing)
+	@$(RUN_ENV) UV="$(UV)" bash deploy/local/services.sh seed
 
 stop: ## stop the four services, keep the stack
 	@$(RUN_ENV) bash deploy/local/services.sh stop

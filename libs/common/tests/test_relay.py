@@ -67,7 +67,8 @@ async def drained(pool: Pool) -> bool:
 async def leaders(pool: Pool, service: str) -> int:
     key = zlib.crc32(f"laborcoop.relay.{service}".encode())
     value: int = await pool.fetchval(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
+        """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
         key,
     )
     return value

@@ -27,7 +27,7 @@ async def test_readiness_fails_while_migrations_are_pending(
     client: httpx.AsyncClient, registry_app: FastAPI
 ) -> None:
     await registry_app.state.pool.execute(
-        "DELETE FROM schema_migrations WHERE name LIKE 'laborcoop.registry%'"
+        "DELETE FROM schema_migrations WHERE name = 'laborcoop.registry.migrations:0001_brands.sql'"
     )
     answer = await client.get("/readyz")
     assert answer.status_code == 503
