@@ -370,7 +370,8 @@ def test_the_cursor_is_a_bounded_string_never_null_in_openapi(app: FastAPI) -> N
     parameters = app.openapi()["paths"]["/v1/things"]["get"]["parameters"]
     (cursor,) = [p for p in parameters if p["name"] == "cursor"]
     assert cursor["required"] is False
-    assert cursor["schema"] == {"type": "string", "maxLength": 512}
+    assert (cursor["schema"]["type"], cursor["schema"]["maxLength"]) == ("string", 512)
+    assert "anyOf" not in cursor["schema"]
 
 
 async def test_a_cursor_of_this_api_still_works(client: httpx.AsyncClient, tokens: Tokens) -> None:
