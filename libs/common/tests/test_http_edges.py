@@ -303,6 +303,21 @@ async def test_brackets_inside_strings_are_not_nesting(
     assert answer.status_code == 201, answer.text
 
 
+async def test_a_body_of_one_string_full_of_brackets_is_not_nesting(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    headers = {
+        **tokens.province(HUNAN),
+        "Content-Type": "application/json",
+        "Idempotency-Key": "string-body-0001",
+    }
+    body = json.dumps("[" * 40 + "{" * 40).encode()
+    answer = await client.post(f"/v1/things/{uuid4()}/touch", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    answer = await client.post("/v1/things", content=body, headers=headers)
+    assert_problem(answer, 422)
+
+
 @pytest.mark.parametrize("depth", [40, 1000])
 async def test_a_deep_body_on_a_command_without_a_body_is_a_422_not_a_500(
     client: httpx.AsyncClient, tokens: Tokens, depth: int

@@ -107,7 +107,7 @@ def _deeper_than(raw: bytes, max_depth: int) -> bool:
     if raw.count(b"[") + raw.count(b"{") <= max_depth:
         return False
     brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    return max(accumulate(map(_STEP.__getitem__, brackets))) > max_depth
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > max_depth
 
 
 BODY: Final = "body"
