@@ -9,6 +9,7 @@ import base64
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,10 +21,10 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from laborcoop.common.api import ApiModel
+from laborcoop.common.api import ApiModel, decode_json
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.db import Connection
-from laborcoop.common.errors import Forbidden, problem_responses
+from laborcoop.common.errors import Forbidden, InvalidInput, problem_responses
 from laborcoop.common.http import ServiceSpec, create_service_app
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, cursor_id
@@ -301,6 +302,15 @@ async def test_brackets_inside_strings_are_not_nesting(
     body = {"name": "[" * 100 + '{"\\"', "data": {"a": [[1], [2], {"b": "]]]"}] * 20}}
     answer = await client.post("/v1/things", json=body, headers=tokens.province(HUNAN))
     assert answer.status_code == 201, answer.text
+
+
+@examples(max_examples=300, deadline=None, derandomize=True)
+@given(st.binary(max_size=200) | st.text(alphabet='[]{}",:0 \\a', max_size=200))
+def test_the_decoder_refuses_any_input_only_with_a_422_or_a_decode_error(raw: bytes | str) -> None:
+    """Whatever a client sends, decode_json answers a document, a 422 or "not JSON": nothing
+    else (RecursionError, UnicodeDecodeError, ValueError) can reach the error handler."""
+    with suppress(InvalidInput, json.JSONDecodeError):
+        decode_json(raw, field="body")
 
 
 async def test_a_body_of_one_string_full_of_brackets_is_not_nesting(
