@@ -4,7 +4,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 
 class BrandCategory(StrEnum):
@@ -48,16 +48,22 @@ class DevelopmentStage(StrEnum):
     EXPANSION = "expansion"  # 壮大升级
 
 
-_OCCUPATION = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
+OCCUPATION_PATTERN: Final = r"^\d-\d{2}-\d{2}-\d{2}$"
+_OCCUPATION = re.compile(OCCUPATION_PATTERN)
 
 
 def _check_occupation(code: str) -> str:
-    if not _OCCUPATION.match(code):
+    if not _OCCUPATION.fullmatch(code):
         raise ValueError("occupation codes have the form d-dd-dd-dd (职业分类大典 2022)")
     return code
 
 
-OccupationCode = Annotated[str, AfterValidator(_check_occupation)]
+OccupationCode = Annotated[
+    str,
+    AfterValidator(_check_occupation),
+    WithJsonSchema({"type": "string", "pattern": OCCUPATION_PATTERN, "examples": ["4-10-01-01"]}),
+]
+"""An occupation code of 职业分类大典 (2022); the pattern is in its JSON Schema."""
 
 # GB/T 4754-2017: each section letter and the range of its two-digit divisions.
 INDUSTRY_SECTIONS: Final = {
@@ -109,13 +115,27 @@ _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
 
 
 def _check_period(value: str) -> str:
-    match = _PERIOD.match(value)
+    match = _PERIOD.fullmatch(value)
     if not match or not 2000 <= int(match.group(1)) <= 2100:
         raise ValueError("a period is a year (2024) or a quarter (2024-Q3)")
     return value
 
 
-Period = Annotated[str, AfterValidator(_check_period)]
+PERIOD_PATTERN: Final = r"^(?:20\d{2}|2100)(?:-Q[1-4])?$"
+"""The JSON Schema of a period: what :func:`_check_period` accepts, as a pattern."""
+
+Period = Annotated[
+    str,
+    AfterValidator(_check_period),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PERIOD_PATTERN,
+            "description": "a year (2000–2100) or a quarter of it",
+            "examples": ["2024", "2024-Q3"],
+        }
+    ),
+]
 """A reporting period: a year ``2024`` or a quarter ``2024-Q3``."""
 
 

@@ -7,7 +7,7 @@ Taiwan (71), Hong Kong (81) and Macao (82) exist in the standard and are outside
 from types import MappingProxyType
 from typing import Annotated, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 GB_T_2260_EDITION: Final = "2023"
 
@@ -63,5 +63,16 @@ def _check_province(code: str) -> str:
     return code
 
 
-ProvinceCode = Annotated[str, AfterValidator(_check_province)]
-"""A 6-digit provincial code that appears in :data:`PROVINCES`."""
+ProvinceCode = Annotated[
+    str,
+    AfterValidator(_check_province),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(PROVINCES),
+            "description": f"GB/T 2260-{GB_T_2260_EDITION} province-level code",
+        }
+    ),
+]
+"""A 6-digit provincial code that appears in :data:`PROVINCES`; its JSON Schema enumerates them,
+so a client generated from an OpenAPI document cannot send any other."""

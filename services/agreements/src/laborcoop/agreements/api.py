@@ -1,7 +1,6 @@
 """The agreements routes: thin; each runs one use case in one transaction and answers."""
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from laborcoop.agreements.schemas import (
 )
 from laborcoop.agreements.service import Agreements
 from laborcoop.common import history
+from laborcoop.common.api import CalendarDate
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.deps import DbPool, from_state
 from laborcoop.common.errors import (
@@ -31,7 +31,7 @@ from laborcoop.common.errors import (
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.versioning import IfMatch, versioned
+from laborcoop.common.versioning import IfMatch, RequiredIfMatch, versioned
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
 from laborcoop.contracts.provinces import ProvinceCode
 
@@ -114,7 +114,8 @@ async def list_agreements(
     origin: ProvinceQuery = None,
     destination: ProvinceQuery = None,
     active_on: Annotated[
-        date | None, Query(description="in force on this day (also if it has ended since)")
+        CalendarDate | None,
+        Query(description="in force on this day (also if it has ended since), YYYY-MM-DD"),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -170,7 +171,7 @@ async def edit_draft(
     body: TermsIn,
     command: Command,
     use: Use,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> Response:
     terms = body.terms(_initiator(command.principal))
     return await command.execute(

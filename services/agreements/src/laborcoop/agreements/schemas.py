@@ -1,7 +1,7 @@
 """The agreements API models. Requests reject unknown fields; text is NFC-normalised."""
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Final, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
@@ -17,10 +17,16 @@ from laborcoop.contracts.codes import (
     PartyRole,
     Period,
 )
+from laborcoop.contracts.openapi import TEXT_PATTERN, at_least_one_of, whole_number
 from laborcoop.contracts.provinces import ProvinceCode
 
-Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000)]
-Reason = Annotated[NfcText, Field(min_length=2, max_length=500)]
+# The pattern only documents what NfcText checks (laborcoop.contracts.openapi), so that a client
+# generated from the OpenAPI document sends text the service accepts.
+_TEXT = {"pattern": TEXT_PATTERN}
+
+Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
+Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=_TEXT)]
+Title = Annotated[NfcText, Field(min_length=2, max_length=200, json_schema_extra=_TEXT)]
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -29,13 +35,22 @@ def _distinct(values: list[Any]) -> list[Any]:
     return values
 
 
+_UNIQUE = Field(json_schema_extra={"uniqueItems": True})
+
+
 class PartyIn(ApiModel):
     province: ProvinceCode = Field(examples=["310000"])
     role: PartyRole = Field(examples=["receiving"])
 
 
+TARGET_FIGURES: Final = ("workers_transferred", "people_trained", "job_postings")
+
+
 class TargetIn(ApiModel):
-    """Targets of one corridor and period; at least one figure."""
+    """Targets of one corridor and period; at least one figure (the document says so with an
+    ``anyOf``, so a generated client sends no empty target)."""
+
+    model_config = ConfigDict(json_schema_extra=at_least_one_of(*TARGET_FIGURES))
 
     period: Period = Field(examples=["2025"])
     origin: ProvinceCode = Field(examples=["530000"])
@@ -52,9 +67,11 @@ class TargetIn(ApiModel):
 
 
 class ProjectIn(ApiModel):
-    name: Annotated[NfcText, Field(min_length=2, max_length=200)]
+    name: Title
     amount_yuan: Annotated[
-        WholeNumber, Field(ge=0, le=10_000_000_000_000, description="integer yuan")
+        WholeNumber,
+        Field(ge=0, le=10_000_000_000_000),
+        whole_number(0, 10_000_000_000_000, "integer yuan"),
     ]
 
 
@@ -81,20 +98,37 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
+def _terms_schema(schema: dict[str, Any]) -> None:
+    """Examples, and what JSON Schema can say of the parties' count: exactly two for a
+    bilateral agreement (the other checks relate items to each other or to the caller)."""
+    schema["examples"] = [_EXAMPLE]
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "kind": {"const": AgreementKind.BILATERAL.value},
+                "parties": {"minItems": 2, "maxItems": 2},
+            }
+        },
+        {"properties": {"kind": {"enum": [k.value for k in AgreementKind if k != "bilateral"]}}},
+    ]
+
+
 class TermsIn(ApiModel):
     """The terms to draft, edit or amend. The initiator is the calling province."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra=_terms_schema)
 
-    title: Annotated[NfcText, Field(min_length=2, max_length=200)]
+    title: Title
     kind: AgreementKind
     parties: Annotated[list[PartyIn], Field(min_length=2, max_length=31)]
-    areas: Annotated[list[CooperationArea], AfterValidator(_distinct)] = Field(default_factory=list)
-    targets: Annotated[list[TargetIn], Field(max_length=500)] = Field(default_factory=list)
-    projects: Annotated[list[ProjectIn], Field(max_length=500)] = Field(default_factory=list)
-    linked_brands: Annotated[list[UUID], Field(max_length=100), AfterValidator(_distinct)] = Field(
+    areas: Annotated[list[CooperationArea], AfterValidator(_distinct), _UNIQUE] = Field(
         default_factory=list
     )
+    targets: Annotated[list[TargetIn], Field(max_length=500)] = Field(default_factory=list)
+    projects: Annotated[list[ProjectIn], Field(max_length=500)] = Field(default_factory=list)
+    linked_brands: Annotated[
+        list[UUID], Field(max_length=100), AfterValidator(_distinct), _UNIQUE
+    ] = Field(default_factory=list)
     effective_from: CalendarDate
     effective_to: CalendarDate | None = None
 

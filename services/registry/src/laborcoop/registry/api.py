@@ -24,8 +24,9 @@ from laborcoop.common.errors import (
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.versioning import IfMatch, versioned
+from laborcoop.common.versioning import IfMatch, RequiredIfMatch, versioned
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
+from laborcoop.contracts.openapi import QUERY_TEXT_PATTERN
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.registry import repository
 from laborcoop.registry.domain import Brand, IndicatorReport
@@ -110,7 +111,13 @@ async def list_brands(
     status: BrandStatus | None = None,
     occupation: Annotated[str | None, Query(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")] = None,
     q: Annotated[
-        NfcText | None, Query(min_length=1, max_length=64, description="in the name")
+        NfcText | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="in the name",
+            json_schema_extra={"pattern": QUERY_TEXT_PATTERN},
+        ),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -142,7 +149,7 @@ async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool
     ),
 )
 async def update_brand(
-    brand_id: BrandId, body: BrandPatch, command: Command, use: Use, if_match: IfMatch = None
+    brand_id: BrandId, body: BrandPatch, command: Command, use: Use, if_match: RequiredIfMatch
 ) -> Response:
     return await command.execute(
         lambda conn: use.update(conn, command.principal, brand_id, if_match, body.applied_to),

@@ -1,14 +1,16 @@
 """The registry's API models. Requests reject unknown fields and normalise text to NFC."""
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Final, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from laborcoop.common.api import ApiModel, NfcText, WholeNumber
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import (
+    INDUSTRY_SECTIONS,
     BrandCategory,
     BrandLevel,
     BrandOwnership,
@@ -17,20 +19,52 @@ from laborcoop.contracts.codes import (
     Industry,
     OccupationCode,
 )
+from laborcoop.contracts.openapi import (
+    OPTIONAL_TEXT_PATTERN,
+    TEXT_PATTERN,
+    at_least_one_of,
+    whole_number,
+)
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
 
-BrandName = Annotated[NfcText, Field(min_length=2, max_length=64, examples=["安化黑茶茶艺师"])]
+# The patterns only document what NfcText checks (laborcoop.contracts.openapi), so that a client
+# generated from the OpenAPI document sends text the service accepts.
+_TEXT = {"pattern": TEXT_PATTERN}
+_OPTIONAL_TEXT = {"pattern": OPTIONAL_TEXT_PATTERN}
+
+BrandName = Annotated[
+    NfcText,
+    Field(min_length=2, max_length=64, examples=["安化黑茶茶艺师"], json_schema_extra=_TEXT),
+]
 DivisionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["430923"])]
-Description = Annotated[NfcText, Field(max_length=2000)]
-Operator = Annotated[NfcText, Field(min_length=2, max_length=128, examples=["安化县人社局"])]
-Reason = Annotated[NfcText, Field(min_length=2, max_length=500)]
+Description = Annotated[NfcText, Field(max_length=2000, json_schema_extra=_OPTIONAL_TEXT)]
+Operator = Annotated[
+    NfcText,
+    Field(min_length=2, max_length=128, examples=["安化县人社局"], json_schema_extra=_TEXT),
+]
+Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=_TEXT)]
+Note = Annotated[NfcText, Field(max_length=500, json_schema_extra=_OPTIONAL_TEXT)]
+
+
+def _industry_schema(schema: dict[str, Any]) -> None:
+    """Each section with the divisions it has, so that a generated client sends no division of
+    another section (the check of :class:`Industry`)."""
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "section": {"const": section},
+                "division": {"enum": [f"{d:02d}" for d in range(low, high + 1)]},
+            }
+        }
+        for section, (low, high) in INDUSTRY_SECTIONS.items()
+    ]
 
 
 class IndustryIn(Industry):
     """An industry in a request: unknown fields are refused, as everywhere in the API."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_industry_schema)
 
 
 def _plain(industry: Industry | None) -> Industry | None:
@@ -46,7 +80,7 @@ def _unique(codes: list[str]) -> list[str]:
 
 Occupations = Annotated[
     list[OccupationCode],
-    Field(max_length=20, examples=[["4-10-01-01"]]),
+    Field(max_length=20, examples=[["4-10-01-01"]], json_schema_extra={"uniqueItems": True}),
     AfterValidator(_unique),
 ]
 
@@ -106,9 +140,10 @@ class BrandPatch(ApiModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"development_stage": "growth"}]})
 
-    name: BrandName | None = None
+    # null is refused for these two (they cannot be cleared), so the document does not offer it
+    name: BrandName | SkipJsonSchema[None] = None
     city_code: DivisionCode | None = None
-    category: BrandCategory | None = None
+    category: BrandCategory | SkipJsonSchema[None] = None
     ownership: BrandOwnership | None = None
     occupations: Occupations | None = None
     industry: IndustryIn | None = None
@@ -186,30 +221,46 @@ class Retirement(ApiModel):
 
 
 class Reinstatement(ApiModel):
-    note: Annotated[NfcText, Field(max_length=500)] | None = None
+    note: Note | None = None
 
 
-Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000)]
-Yuan = Annotated[WholeNumber, Field(ge=0, le=10_000_000_000_000, description="integer yuan")]
+Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
+Yuan = Annotated[
+    WholeNumber,
+    Field(ge=0, le=10_000_000_000_000),
+    whole_number(0, 10_000_000_000_000, "integer yuan"),
+]
+Wage = Annotated[
+    WholeNumber,
+    Field(ge=500, le=200_000),
+    whole_number(500, 200_000, "plausible range: 500–200,000 yuan"),
+]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class IndicatorsIn(ApiModel):
-    """The figures of one period; leave out what is not known (absent is not zero)."""
+FIGURES: Final = tuple(IndicatorFigures.model_fields)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_INDICATORS]})
+
+def _indicators_schema(schema: dict[str, Any]) -> None:
+    schema["examples"] = [_EXAMPLE_INDICATORS]
+    at_least_one_of(*FIGURES)(schema)
+
+
+class IndicatorsIn(ApiModel):
+    """The figures of one period; leave out what is not known (absent is not zero). At least
+    one figure: the document says so (``anyOf``), so a generated client sends no empty report."""
+
+    model_config = ConfigDict(json_schema_extra=_indicators_schema)
 
     practitioners: Count | None = None
     jobs_created: Count | None = None
     people_trained: Count | None = Field(default=None, description="人次 (person-times)")
     labour_income_yuan: Yuan | None = None
     output_value_yuan: Yuan | None = None
-    average_monthly_wage_yuan: WholeNumber | None = Field(
-        default=None, ge=500, le=200_000, description="plausible range: 500–200,000 yuan"
-    )
+    average_monthly_wage_yuan: Wage | None = None
     skilled_share: Share | None = None
     satisfaction: Share | None = None
-    source: Annotated[NfcText, Field(max_length=500)] | None = None
+    source: Note | None = None
 
     @model_validator(mode="after")
     def _something_reported(self) -> Self:
