@@ -4,18 +4,22 @@ The gateway forwards commands to the registry app through an in-process transpor
 drives the same path a provincial system does: gateway → registry → outbox → Kafka → projection.
 """
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from laborcoop.gateway.app import create_app as create_gateway
 from laborcoop.gateway.settings import GatewaySettings
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
-from laborcoop.testing import Stack, Tokens, running, settings_for
+from laborcoop.testing import Stack, Tokens, eventually, running, settings_for
 from laborcoop.testing.databases import Databases
 
 
@@ -65,3 +69,26 @@ async def system(
             registry=Running(registry_app, registry_client, registry_settings),
             gateway=Running(gateway_app, gateway_client, gateway_settings),
         )
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` (its lifespan already run by ``running``) on a real socket of 127.0.0.1; yields
+    its base URL. Timeouts and dropped connections exist only over a real socket: the in-process
+    transport ignores the client's timeouts."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()

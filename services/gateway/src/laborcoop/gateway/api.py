@@ -1,19 +1,25 @@
 """The gateway's public routes: reads from projections, commands forwarded to their owner."""
 
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
 from uuid import UUID
 
-import httpx
 from fastapi import APIRouter, Query, Request, Response
 
 from laborcoop.common.api import ApiModel
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool
-from laborcoop.common.errors import NotFound, ServiceUnavailable, problem_responses
+from laborcoop.common.errors import (
+    Conflict,
+    Forbidden,
+    Problem,
+    ServiceUnavailable,
+    problem_responses,
+)
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.gateway import repository
+from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, GatewayTimeout, forward
+from laborcoop.gateway.schemas import BrandRegistration, request_body
 
 router = APIRouter(prefix="/v1", tags=["brands"])
 
@@ -49,11 +55,23 @@ async def list_brands(
     return page_of(items, limit, lambda b: {"id": str(b.id)})
 
 
+def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a forwarded route: the owner's ``problems`` and the gateway's
+    own 503 (the owner was not reached) and 504 (the outcome is unknown)."""
+    responses = problem_responses(*problems, ServiceUnavailable, GatewayTimeout)
+    responses[504] = {**responses[504], "description": GATEWAY_TIMEOUT_DESCRIPTION}
+    return responses
+
+
 @router.post(
     "/brands",
     summary="Register a brand (forwarded to the registry)",
+    description="The body is forwarded unchanged; the registry validates it and answers. "
+    "Send an `Idempotency-Key`: a 504 means the outcome is unknown, and a retry with the same "
+    "key is then safe (it returns the first answer). A 503 means the registry was not reached.",
     status_code=201,
-    responses=problem_responses(ServiceUnavailable),
+    responses=forwarded_responses(Forbidden, Conflict),
+    openapi_extra=request_body(BrandRegistration),
 )
 async def register_brand(request: Request, principal: CurrentPrincipal) -> Response:
     return await forward(request, "registry", "/v1/brands")
@@ -74,34 +92,3 @@ async def brand_resource(request: Request, rest: str, principal: CurrentPrincipa
 async def agreements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Agreements: forwarded to the agreements service (its OpenAPI document describes them)."""
     return await forward(request, "agreements", "/v1/agreements", rest)
-
-
-_FORWARDED_HEADERS = ("authorization", "content-type", "idempotency-key", "if-match", "traceparent")
-_RETURNED_HEADERS = ("content-type", "location", "etag", "idempotent-replayed")
-
-
-def upstream_path(prefix: str, rest: str = "") -> str:
-    """``prefix`` and the caller's remaining path, each segment re-quoted; dot segments are
-    refused so that no request reaches anything outside ``prefix`` upstream."""
-    segments = rest.split("/") if rest else []
-    if any(segment in {".", ".."} for segment in segments):
-        raise NotFound("no such resource")
-    return "/".join([prefix, *(quote(s, safe="") for s in segments)])
-
-
-async def forward(request: Request, service: str, prefix: str, rest: str = "") -> Response:
-    """Send the request (token included) to the owning service and relay its answer."""
-    upstream: httpx.AsyncClient = request.app.state.upstreams[service]
-    headers = {h: v for h in _FORWARDED_HEADERS if (v := request.headers.get(h)) is not None}
-    try:
-        answer = await upstream.request(
-            request.method,
-            upstream_path(prefix, rest),
-            params=request.query_params,
-            content=await request.body(),
-            headers=headers,
-        )
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"{service} unavailable: {type(exc).__name__}") from exc
-    kept = {h: v for h in _RETURNED_HEADERS if (v := answer.headers.get(h)) is not None}
-    return Response(answer.content, status_code=answer.status_code, headers=kept)

@@ -37,13 +37,24 @@ async def dev_token(settings: ServiceSettings, args: argparse.Namespace) -> None
     )
     roles = args.roles.split(",")
     province = args.province or None
-    print(signer.sign(args.client, province=province, roles=roles, ttl_s=args.ttl))
+    client = args.client or default_client(province, roles)
+    print(signer.sign(client, province=province, roles=roles, ttl_s=args.ttl))
 
 
-def _token_arguments(parser: argparse.ArgumentParser) -> None:
+def default_client(province: str | None, roles: list[str]) -> str:
+    """A subject naming the token's province and roles (``dev-430000-province``,
+    ``dev-ministry``): clients are told apart by subject (idempotency keys, logs), so tokens
+    for different callers must not share one."""
+    return "-".join(["dev", *([province] if province else []), *roles])
+
+
+def token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--province", help="6-digit GB/T 2260 province code")
     parser.add_argument("--roles", default="province", help="comma-separated roles")
-    parser.add_argument("--client", default="dev-client", help="client id (token subject)")
+    parser.add_argument(
+        "--client",
+        help="client id (token subject); default dev-<province>-<roles>, e.g. dev-430000-province",
+    )
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
 
 
@@ -54,6 +65,6 @@ def main() -> None:
         default_port=8100,
         extra={
             "dev-keys": cli.ExtraCommand("create a local signing key and JWKS file", dev_keys),
-            "dev-token": cli.ExtraCommand("print a development token", dev_token, _token_arguments),
+            "dev-token": cli.ExtraCommand("print a development token", dev_token, token_arguments),
         },
     )

@@ -1,4 +1,10 @@
-"""Read models built from events. Each handler ignores an event not newer than what it holds."""
+"""Read models built from events. Each handler ignores an event not newer than what it holds.
+
+A view's ``version`` is its aggregate's version (the brand's ``ETag``), so every event of the
+brands topic advances it, including those that change no column of the view (indicator reports,
+and any type added to the topic later): otherwise a client using the listed version as
+``If-Match`` would get a 412.
+"""
 
 from typing import Any
 
@@ -6,7 +12,6 @@ from laborcoop.common.consumer import Handler, Subscription
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import (
-    BRAND_CHANGES,
     BrandRecognised,
     BrandRegistered,
     BrandReinstated,
@@ -14,7 +19,7 @@ from laborcoop.contracts.brands import (
     status_after,
 )
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.events import EventPayload
+from laborcoop.contracts.events import EventPayload, all_specs
 
 GROUP = "gateway.projections"
 
@@ -47,19 +52,24 @@ def _changes(payload: EventPayload) -> dict[str, Any]:
 
 
 async def on_brand_changed(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
-    columns = _changes(payload)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=4))
+    """Any later event of the brand: the version moves on, with the columns the event sets."""
+    columns = {"version": event.version, "updated_at": event.time, **_changes(payload)}
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=2))
     await conn.execute(
-        f"""UPDATE brand_view SET version = $2, updated_at = $3, {assignments}
+        f"""UPDATE brand_view SET {assignments}
             WHERE brand_id = $1 AND version < $2""",
         event.subject,
-        event.version,
-        event.time,
         *columns.values(),
     )
 
 
-_HANDLERS: dict[str, Handler] = {BrandRegistered.event_type: on_brand_registered}
-_HANDLERS.update({kind.event_type: on_brand_changed for kind in BRAND_CHANGES})
+def _handlers() -> dict[str, Handler]:
+    """``brand.registered`` inserts the view; every other type of the brands topic updates it."""
+    handlers: dict[str, Handler] = {
+        spec.type: on_brand_changed for spec in all_specs() if spec.topic == topics.BRANDS
+    }
+    handlers[BrandRegistered.event_type] = on_brand_registered
+    return handlers
 
-SUBSCRIPTION = Subscription(group=GROUP, topics=[topics.BRANDS], handlers=_HANDLERS)
+
+SUBSCRIPTION = Subscription(group=GROUP, topics=[topics.BRANDS], handlers=_handlers())

@@ -1,0 +1,356 @@
+"""The gateway at its edges: headers it cannot forward, owners that do not answer, the version
+its list shows, its OpenAPI document, development tokens and garbled cursors."""
+
+import argparse
+import asyncio
+import base64
+import json
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from laborcoop.common.auth import KeySet
+from laborcoop.gateway import cli
+from laborcoop.gateway.app import create_app as create_gateway
+from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.registry.app import create_app as create_registry
+from laborcoop.registry.settings import RegistrySettings
+from laborcoop.testing import Stack, Tokens, eventually, running, settings_for
+from laborcoop.testing.databases import Databases
+from tests.conftest import System, served
+
+HUNAN = "430000"
+UPSTREAM_TIMEOUT_S = 1.0
+
+GatewayTowards = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+async def register(client: httpx.AsyncClient, tokens: Tokens, name: str) -> dict[str, Any]:
+    created = await client.post(
+        "/v1/brands",
+        json={"name": name, "province": HUNAN, "category": "skilled_trades"},
+        headers=tokens.province(HUNAN),
+    )
+    assert created.status_code == 201, created.text
+    brand: dict[str, Any] = created.json()
+    return brand
+
+
+# -- headers the gateway forwards ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "header", "value"),
+    [
+        ("GET", "Idempotency-Key", b"key-caf\xe9-0001"),
+        ("GET", "If-Match", b'"1\xe9"'),
+        ("POST", "Idempotency-Key", "key-劳务-0001".encode()),
+        ("POST", "Content-Type", b"application/json; charset=\xe9"),
+        ("PATCH", "If-Match", b'"\xff"'),
+    ],
+)
+async def test_a_header_that_cannot_be_forwarded_is_refused_naming_it(
+    system: System, tokens: Tokens, method: str, header: str, value: bytes
+) -> None:
+    brand = await register(system.gateway.client, tokens, "醴陵陶瓷工")
+    url = "/v1/brands" if method == "POST" else f"/v1/brands/{brand['id']}"
+    body = {"name": "醴陵釉下彩", "province": HUNAN, "category": "skilled_trades"}
+    answer = await system.gateway.client.request(
+        method,
+        url,
+        content=json.dumps(body).encode(),
+        headers={
+            b"Authorization": tokens.province(HUNAN)["Authorization"].encode(),
+            b"Content-Type": b"application/json",
+            header.encode(): value,
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answer.json()["errors"]] == [header]
+
+
+async def test_a_traceparent_that_is_not_valid_is_dropped(system: System, tokens: Tokens) -> None:
+    """W3C trace context: a receiver ignores a traceparent it cannot parse; so does the gateway,
+    whether it is garbled text or carries bytes outside ASCII."""
+    brand = await register(system.gateway.client, tokens, "湘绣绣工")
+    for traceparent in ("00-caf\u00e9".encode(), b"not-a-traceparent", "追踪".encode()):
+        answer = await system.gateway.client.get(
+            f"/v1/brands/{brand['id']}",
+            headers=[
+                (b"Authorization", tokens.observer()["Authorization"].encode()),
+                (b"traceparent", traceparent),
+            ],
+        )
+        assert (answer.status_code, answer.headers["etag"]) == (200, '"1"'), answer.text
+
+
+async def test_a_valid_traceparent_is_forwarded(system: System, tokens: Tokens) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    answer = await system.gateway.client.get(
+        "/v1/brands/not-a-uuid",
+        headers={**tokens.observer(), "traceparent": f"00-{trace_id}-00f067aa0ba902b7-00"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["trace_id"] == trace_id
+
+
+# -- owners that cannot be reached or do not answer in time ----------------------------------
+
+
+@pytest.fixture
+def gateway_towards(
+    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
+) -> GatewayTowards:
+    """A gateway (no background work) whose registry is at the given URL, with a short upstream
+    timeout."""
+
+    @asynccontextmanager
+    async def start(registry_url: str) -> AsyncIterator[httpx.AsyncClient]:
+        settings = settings_for(
+            GatewaySettings,
+            stack,
+            topic_prefix=topic_prefix,
+            database_url=await databases.fresh("laborcoop.gateway.migrations"),
+            registry_url=registry_url,
+            upstream_timeout_s=UPSTREAM_TIMEOUT_S,
+            run_workers=False,
+        )
+        async with running(create_gateway(settings), tokens.keyset()) as client:
+            yield client
+
+    return start
+
+
+@pytest.fixture
+async def registry_served(
+    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
+) -> AsyncIterator[tuple[str, str]]:
+    """The registry on a real socket: its base URL and its database's URL."""
+    database_url = await databases.fresh("laborcoop.registry.migrations")
+    settings = settings_for(
+        RegistrySettings,
+        stack,
+        topic_prefix=topic_prefix,
+        database_url=database_url,
+        run_workers=False,
+    )
+    app = create_registry(settings)
+    async with running(app, tokens.keyset()), served(app) as url:
+        yield url, database_url
+
+
+@asynccontextmanager
+async def brands_locked(database_url: str) -> AsyncIterator[None]:
+    """The registry's ``brands`` table locked: every request touching it waits, as when the
+    registry's database stalls."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE brands IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def test_a_write_that_times_out_is_504_and_its_retry_with_the_same_key_is_safe(
+    gateway_towards: GatewayTowards, registry_served: tuple[str, str], tokens: Tokens
+) -> None:
+    registry_url, database_url = registry_served
+    headers = {**tokens.province(HUNAN), "Idempotency-Key": "gateway-timeout-0001"}
+    body = {"name": "湘西苗绣", "province": HUNAN, "category": "skilled_trades"}
+    async with gateway_towards(registry_url) as gateway:
+        async with brands_locked(database_url):
+            timed_out = await gateway.post("/v1/brands", json=body, headers=headers)
+        assert timed_out.status_code == 504, timed_out.text
+        assert timed_out.headers["content-type"] == "application/problem+json"
+        assert timed_out.headers["retry-after"].isdigit()
+        problem = timed_out.json()
+        assert problem["type"] == "https://laborcoop.cn/problems/gateway-timeout"
+        assert "outcome is unknown" in problem["detail"]
+        assert "Idempotency-Key" in problem["detail"]
+
+        retried = await gateway.post("/v1/brands", json=body, headers=headers)
+        assert retried.status_code == 201, retried.text
+        listed = await gateway.get("/v1/brands/" + retried.json()["id"], headers=tokens.observer())
+        assert listed.status_code == 200
+    async with httpx.AsyncClient(base_url=registry_url) as registry:
+        search = await registry.get(
+            "/v1/brands", params={"province": HUNAN}, headers=tokens.observer()
+        )
+    assert [b["name"] for b in search.json()["items"]] == ["湘西苗绣"]
+
+
+async def test_a_read_that_times_out_is_504(
+    gateway_towards: GatewayTowards, registry_served: tuple[str, str], tokens: Tokens
+) -> None:
+    registry_url, database_url = registry_served
+    async with gateway_towards(registry_url) as gateway:
+        brand = await register(gateway, tokens, "浏阳花炮工")
+        async with brands_locked(database_url):
+            answer = await gateway.get(f"/v1/brands/{brand['id']}", headers=tokens.observer())
+    assert answer.status_code == 504, answer.text
+    assert answer.headers["retry-after"].isdigit()
+    assert "timed out" in answer.json()["detail"]
+    assert "Idempotency-Key" not in answer.json()["detail"]
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port bound on 127.0.0.1 but not listening: every connection is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+async def test_an_owner_that_refuses_connections_is_503_with_retry_after(
+    gateway_towards: GatewayTowards, refusing_port: int, tokens: Tokens
+) -> None:
+    async with gateway_towards(f"http://127.0.0.1:{refusing_port}") as gateway:
+        body = {"name": "湘菜厨师", "province": HUNAN, "category": "skilled_trades"}
+        answer = await gateway.post("/v1/brands", json=body, headers=tokens.province(HUNAN))
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"].isdigit()
+    assert answer.json()["type"] == "https://laborcoop.cn/problems/unavailable"
+
+
+@asynccontextmanager
+async def hanging_up() -> AsyncIterator[str]:
+    """A server that reads a request's head and closes the connection without answering."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_connection_lost_after_the_request_was_sent_is_504(
+    gateway_towards: GatewayTowards, tokens: Tokens
+) -> None:
+    async with hanging_up() as url, gateway_towards(url) as gateway:
+        body = {"name": "湘菜厨师", "province": HUNAN, "category": "skilled_trades"}
+        answer = await gateway.post("/v1/brands", json=body, headers=tokens.province(HUNAN))
+    assert answer.status_code == 504, answer.text
+    assert "outcome is unknown" in answer.json()["detail"]
+
+
+# -- the list's version ----------------------------------------------------------------------
+
+
+async def test_an_indicator_report_advances_the_listed_version(
+    system: System, tokens: Tokens
+) -> None:
+    hunan = tokens.province(HUNAN)
+    brand = await register(system.gateway.client, tokens, "安化黑茶茶艺师")
+    url = f"/v1/brands/{brand['id']}"
+    reported = await system.gateway.client.put(
+        f"{url}/indicators/2024", json={"practitioners": 15000}, headers=hunan
+    )
+    assert reported.status_code == 201, reported.text
+    read = await system.gateway.client.get(url, headers=hunan)
+    etag = read.headers["etag"]
+    assert etag == '"2"'
+
+    async def listed_version() -> int | None:
+        page = await system.gateway.client.get("/v1/brands", headers=hunan)
+        versions = [b["version"] for b in page.json()["items"] if b["id"] == brand["id"]]
+        return versions[0] if versions == [2] else None
+
+    assert await eventually(listed_version) == 2
+    stale_free = await system.gateway.client.patch(
+        url, json={"description": "安化黑茶"}, headers={**hunan, "If-Match": etag}
+    )
+    assert stale_free.status_code == 200, stale_free.text
+
+
+# -- the OpenAPI document --------------------------------------------------------------------
+
+
+def resolved(node: Any, components: dict[str, Any]) -> Any:
+    """``node`` with every ``#/components/schemas/…`` reference replaced by its schema and
+    without titles and descriptions (wording may differ; the constraints may not)."""
+    if isinstance(node, list):
+        return [resolved(item, components) for item in node]
+    if not isinstance(node, dict):
+        return node
+    target: dict[str, Any] = {}
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        target = resolved(components[ref.rsplit("/", 1)[1]], components)
+    return target | {
+        key: resolved(value, components)
+        for key, value in node.items()
+        if key not in {"$ref", "title", "description"}
+    }
+
+
+async def test_the_openapi_document_declares_the_body_of_a_brand_registration(
+    system: System,
+) -> None:
+    """The gateway forwards the body unchanged and documents it as the registry does."""
+    operation = system.gateway.app.openapi()["paths"]["/v1/brands"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    assert "$ref" not in json.dumps(schema)
+    registry = system.registry.app.openapi()
+    registry_body = registry["paths"]["/v1/brands"]["post"]["requestBody"]["content"]
+    components = registry["components"]["schemas"]
+    assert resolved(schema, {}) == resolved(registry_body["application/json"]["schema"], components)
+    assert {"503", "504"} <= set(operation["responses"])
+    assert "Idempotency-Key" in operation["responses"]["504"]["description"]
+
+
+# -- development tokens ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "subject"),
+    [
+        (["--province", "430000"], "dev-430000-province"),
+        (["--province", "310000"], "dev-310000-province"),
+        (["--roles", "ministry"], "dev-ministry"),
+        (["--roles", "observer,ministry"], "dev-observer-ministry"),
+        (["--province", "430000", "--client", "hunan-hr"], "hunan-hr"),
+    ],
+)
+async def test_development_tokens_name_their_province_and_roles_in_their_subject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], subject: str
+) -> None:
+    settings = GatewaySettings(environment="development", jwks_file=tmp_path / "jwks.json")
+    assert settings.jwks_file is not None
+    cli.write_dev_keys(settings.jwks_file)
+    parser = argparse.ArgumentParser()
+    cli.token_arguments(parser)
+    await cli.dev_token(settings, parser.parse_args(arguments))
+    token = capsys.readouterr().out.strip()
+    keys = KeySet.from_file(
+        settings.jwks_file, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    assert keys.verify(token).client_id == subject
+
+
+# -- cursors ---------------------------------------------------------------------------------
+
+
+async def test_a_deeply_nested_cursor_is_422(system: System, tokens: Tokens) -> None:
+    nested = '{"id":' * 1000 + "1" + "}" * 1000
+    cursor = base64.urlsafe_b64encode(nested.encode()).decode().rstrip("=")
+    answer = await system.gateway.client.get(
+        "/v1/brands", params={"cursor": cursor}, headers=tokens.observer()
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["cursor"]
