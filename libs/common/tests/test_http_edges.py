@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 
 from laborcoop.common.api import ApiModel, decode_json
 from laborcoop.common.auth import CurrentPrincipal
-from laborcoop.common.db import Connection
 from laborcoop.common.errors import Forbidden, InvalidInput, problem_responses
 from laborcoop.common.http import ServiceSpec, create_service_app
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, cursor_id
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.unit_of_work import UnitOfWork
 from laborcoop.common.versioning import IF_MATCH_PATTERN, IfMatch, check_version, if_match_allows
 from laborcoop.testing import Stack, Tokens, running, settings_for
 from laborcoop.testing.databases import Databases
@@ -53,8 +53,8 @@ def _echo(status_code: int) -> Any:
 
 @router.post("", status_code=201, summary="Create", responses=problem_responses())
 async def create_thing(body: ThingIn, command: Command) -> Response:
-    async def work(conn: Connection) -> Any:
-        return {"name": body.name, "n": await conn.fetchval("SELECT 1")}
+    async def work(uow: UnitOfWork) -> Any:
+        return {"name": body.name, "n": await uow.fetchval("SELECT 1")}
 
     return await command.execute(work, _echo(201))
 
@@ -80,7 +80,7 @@ async def change_thing(
 
 @router.post("/{thing_id}/touch", summary="Touch (no body)", responses=problem_responses())
 async def touch_thing(thing_id: UUID, command: Command) -> Response:
-    async def work(conn: Connection) -> Any:
+    async def work(uow: UnitOfWork) -> Any:
         return {"touched": str(thing_id)}
 
     return await command.execute(work, _echo(200))

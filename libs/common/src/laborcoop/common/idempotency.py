@@ -1,7 +1,8 @@
 """``Idempotency-Key`` for commands: a retry with the same key gets the first response.
 
-The key is claimed, the command runs and its response is stored in one transaction, so a command
-that fails leaves no key behind, and a concurrent retry waits on the claim and then replays.
+The key is claimed and the command's answer stored by the statement that writes the command's
+rows (see :meth:`CommandRequest.execute`), so a command that fails leaves no key behind, and a
+concurrent retry waits on the claim and then replays.
 Keys belong to the whole calling principal (client, province, roles): a replay goes only to the
 principal whose command stored it, which therefore passed the same authorization; anyone else
 using the same key is in a key space of their own and their command runs (and is authorised)
@@ -21,7 +22,9 @@ from laborcoop.common.api import BODY, JsonRequest, decode_json
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
 from laborcoop.common.deps import DbPool
-from laborcoop.common.errors import InvalidInput
+from laborcoop.common.errors import InvalidInput, Problem
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.unit_of_work import UnitOfWork, Write
 
 T = TypeVar("T")
 
@@ -35,6 +38,7 @@ class CommandRequest:
 
     principal: Principal
     pool: Pool
+    settings: ServiceSettings
     key: str | None
     method: str
     path: str
@@ -52,32 +56,58 @@ class CommandRequest:
 
     async def execute(
         self,
-        work: Callable[[Connection], Awaitable[T]],
+        work: Callable[[UnitOfWork], Awaitable[T]],
         render: Callable[[T], Response],
     ) -> Response:
-        """Run ``work`` in one transaction and render its result, or replay the stored answer."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if self.key is not None:
-                replay = await self._claim(conn)
-                if replay is not None:
-                    return replay
-            response = render(await work(conn))
-            if self.key is not None:
-                await self._store(conn, response)
-            return response
+        """Run ``work`` in one unit of work and answer its rendered result, or the stored answer
+        of this key.
 
-    async def _claim(self, conn: Connection) -> Response | None:
-        claimed = await conn.fetchval(
-            """INSERT INTO idempotency_keys (client_id, principal, key, method, path, fingerprint)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-            self.client_id,
-            self.principal_scope,
-            self.key,
-            self.method,
-            self.path,
-            self.fingerprint,
+        The answer is rendered before anything is written, so the claim of the key and the
+        answer it replays are written by the same statement as the command's rows and events.
+        A retry runs ``work`` again without writing anything: its claim finds the key taken (or
+        the command now fails, e.g. "already signed"), and the first answer is replayed.
+        """
+        async with self.pool.acquire() as conn:
+            uow = UnitOfWork(conn, self.settings)
+            try:
+                response = render(await work(uow))
+                claimed = await uow.commit(self._claim(response) if self.key else None)
+            except Problem:
+                await uow.rollback()
+                if (replay := await self._replay(conn)) is not None:
+                    return replay
+                raise
+            except BaseException:
+                await uow.rollback()
+                raise
+            if claimed:
+                return response
+            replay = await self._replay(conn)
+            assert replay is not None, "a claim found its key taken, so the key is stored"
+            return replay
+
+    def _claim(self, response: Response) -> Write:
+        headers = {h: v for h in _KEPT_HEADERS if (v := response.headers.get(h)) is not None}
+        return Write(
+            """INSERT INTO idempotency_keys (client_id, principal, key, method, path, fingerprint,
+                                            status, headers, body)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING true""",
+            (
+                self.client_id,
+                self.principal_scope,
+                self.key,
+                self.method,
+                self.path,
+                self.fingerprint,
+                response.status_code,
+                headers,
+                bytes(response.body),
+            ),
         )
-        if claimed:
+
+    async def _replay(self, conn: Connection) -> Response | None:
+        """The stored answer of this key, if it has one (422 when it was another request's)."""
+        if self.key is None:
             return None
         stored = await conn.fetchrow(
             """SELECT method, path, fingerprint, status, headers, body FROM idempotency_keys
@@ -86,7 +116,8 @@ class CommandRequest:
             self.principal_scope,
             self.key,
         )
-        assert stored is not None
+        if stored is None:
+            return None
         if (stored["method"], stored["path"], stored["fingerprint"]) != (
             self.method,
             self.path,
@@ -97,19 +128,6 @@ class CommandRequest:
             )
         headers = {**stored["headers"], REPLAYED_HEADER: "true"}
         return Response(stored["body"], status_code=stored["status"], headers=headers)
-
-    async def _store(self, conn: Connection, response: Response) -> None:
-        headers = {h: v for h in _KEPT_HEADERS if (v := response.headers.get(h)) is not None}
-        await conn.execute(
-            """UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
-               WHERE client_id = $1 AND principal = $2 AND key = $3""",
-            self.client_id,
-            self.principal_scope,
-            self.key,
-            response.status_code,
-            headers,
-            bytes(response.body),
-        )
 
 
 _KEY_MIN, _KEY_MAX = 8, 128
@@ -139,6 +157,7 @@ async def command_request(
     return CommandRequest(
         principal=principal,
         pool=pool,
+        settings=request.app.state.settings,
         key=idempotency_key,
         method=request.method,
         path=request.url.path,

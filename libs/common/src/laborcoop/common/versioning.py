@@ -5,12 +5,20 @@ any of its tags does, and the comparison is strong, so a weak tag (``W/"3"``) ne
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Header, Response
 from pydantic import BaseModel, WithJsonSchema
 
-from laborcoop.common.errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from laborcoop.common.errors import (
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+    Problem,
+)
 
 _ENTITY_TAG: Final = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 _ANY: Final = "*"
@@ -59,6 +67,30 @@ def check_version(if_match: str | None, current: int, *, required: bool = True) 
         return
     if not if_match_allows(if_match, current):
         raise PreconditionFailed(f'the resource is at version {current} (ETag "{current}")')
+
+
+@contextmanager
+def precondition(if_match: str | None, loaded: int, *, required: bool = False) -> Iterator[None]:
+    """Check ``If-Match`` against the ``loaded`` version once the aggregate's command has run.
+
+    The command checks who may act first, so its 403 comes before any 428/412. A caller who may
+    act but read a stale version gets 412 even when the command also refused the state (409) or
+    the input (422): what it saw is out of date, and that is what it must learn first. The
+    command changes the aggregate only in memory; when this raises, nothing is saved::
+
+        brand = await self.brands.load(uow, brand_id)
+        with precondition(if_match, brand.version):
+            brand.retire(principal, reason, self.clock())
+        self.brands.save(uow, brand)
+    """
+    try:
+        yield
+    except Forbidden:
+        raise
+    except Problem:
+        check_version(if_match, loaded, required=required)
+        raise
+    check_version(if_match, loaded, required=required)
 
 
 IfMatch = Annotated[

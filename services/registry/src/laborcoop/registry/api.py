@@ -1,7 +1,6 @@
 """The registry's HTTP routes: thin; they parse, run one use case in one transaction, and answer."""
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -11,7 +10,6 @@ from fastapi.responses import JSONResponse
 from laborcoop.common import history
 from laborcoop.common.api import NfcText
 from laborcoop.common.auth import CurrentPrincipal
-from laborcoop.common.db import Connection
 from laborcoop.common.deps import DbPool, from_state
 from laborcoop.common.errors import (
     Conflict,
@@ -24,12 +22,14 @@ from laborcoop.common.errors import (
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.versioning import IfMatch, RequiredIfMatch, versioned
+from laborcoop.common.routes import Representation, command_route
+from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
 from laborcoop.contracts.openapi import QUERY_TEXT_PATTERN
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.registry import repository
-from laborcoop.registry.domain import Brand, IndicatorReport
+from laborcoop.registry.domain import IndicatorReport
+from laborcoop.registry.repository import BRAND_STORE
 from laborcoop.registry.schemas import (
     BrandCreate,
     BrandOut,
@@ -47,37 +47,18 @@ router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
 BrandId = Annotated[UUID, Path(description="The brand's id")]
 Use = Annotated[Registry, from_state("registry", Registry)]
-Transition = Callable[[Brand, datetime], None]
+BRAND = Representation(BrandOut.of, "/v1/brands/{id}")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def answer(brand: Brand, status_code: int = 200) -> Response:
-    return versioned(
-        BrandOut.of(brand),
-        version=brand.version,
-        location=f"/v1/brands/{brand.id}",
-        status_code=status_code,
-    )
-
-
-def created(brand: Brand) -> Response:
-    return answer(brand, 201)
-
-
-async def _transition(
-    command: Command, use: Registry, brand_id: UUID, if_match: str | None, act: Transition
-) -> Response:
-    return await command.execute(lambda conn: use.transition(conn, brand_id, if_match, act), answer)
-
-
-def _transition_route(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
-    """``POST /v1/brands/{id}/<verb>``: one lifecycle command, answered with the brand."""
-    return router.post(
-        f"/{{brand_id}}/{verb}",
+def _command(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
+    return command_route(
+        router,
+        verb,
+        id_name="brand_id",
         response_model=BrandOut,
         summary=summary,
         description=description,
-        responses=problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
     )
 
 
@@ -91,8 +72,8 @@ def _transition_route(verb: str, summary: str, description: str = "") -> Callabl
 )
 async def register_brand(body: BrandCreate, command: Command, use: Use) -> Response:
     return await command.execute(
-        lambda conn: use.register(conn, command.principal, body.province, body.attributes()),
-        created,
+        lambda uow: use.register(uow, command.principal, body.province, body.attributes()),
+        BRAND.created,
     )
 
 
@@ -136,7 +117,7 @@ async def list_brands(
 )
 async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool) -> Response:
     async with pool.acquire() as conn:
-        return answer(await _require_brand(conn, brand_id))
+        return BRAND.answer(await BRAND_STORE.require(conn, brand_id))
 
 
 @router.patch(
@@ -152,12 +133,12 @@ async def update_brand(
     brand_id: BrandId, body: BrandPatch, command: Command, use: Use, if_match: RequiredIfMatch
 ) -> Response:
     return await command.execute(
-        lambda conn: use.update(conn, command.principal, brand_id, if_match, body.applied_to),
-        answer,
+        lambda uow: use.update(uow, command.principal, brand_id, if_match, body.changes()),
+        BRAND.answer,
     )
 
 
-@_transition_route(
+@_command(
     "recognition",
     "Recognise (认定) at a level",
     "A province recognises its own brands up to province level; the ministry "
@@ -166,31 +147,25 @@ async def update_brand(
 async def recognise_brand(
     brand_id: BrandId, body: Recognition, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await _transition(
-        command,
-        use,
-        brand_id,
-        if_match,
-        lambda b, now: b.recognise(command.principal, body.level, now),
+    return await command.execute(
+        lambda uow: use.recognise(uow, command.principal, brand_id, if_match, body.level),
+        BRAND.answer,
     )
 
 
-@_transition_route(
+@_command(
     "suspension", "Suspend a brand", "The ministry may suspend any brand; a province its own."
 )
 async def suspend_brand(
     brand_id: BrandId, body: Suspension, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await _transition(
-        command,
-        use,
-        brand_id,
-        if_match,
-        lambda b, now: b.suspend(command.principal, body.reason, now),
+    return await command.execute(
+        lambda uow: use.suspend(uow, command.principal, brand_id, if_match, body.reason),
+        BRAND.answer,
     )
 
 
-@_transition_route(
+@_command(
     "reinstatement",
     "Lift a suspension",
     "A suspension the ministry imposed is lifted only by the ministry.",
@@ -202,21 +177,18 @@ async def reinstate_brand(
     body: Reinstatement | None = None,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _transition(
-        command, use, brand_id, if_match, lambda b, now: b.reinstate(command.principal, now)
+    return await command.execute(
+        lambda uow: use.reinstate(uow, command.principal, brand_id, if_match), BRAND.answer
     )
 
 
-@_transition_route("retirement", "Retire a brand (final)")
+@_command("retirement", "Retire a brand (final)")
 async def retire_brand(
     brand_id: BrandId, body: Retirement, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await _transition(
-        command,
-        use,
-        brand_id,
-        if_match,
-        lambda b, now: b.retire(command.principal, body.reason, now),
+    return await command.execute(
+        lambda uow: use.retire(uow, command.principal, brand_id, if_match, body.reason),
+        BRAND.answer,
     )
 
 
@@ -251,8 +223,8 @@ async def report_indicators(
     if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
-        lambda conn: use.report_indicators(
-            conn, command.principal, brand_id, period, body.figures(), body.source, if_match
+        lambda uow: use.report_indicators(
+            uow, command.principal, brand_id, period, body.figures(), body.source, if_match
         ),
         _report_answer,
     )
@@ -268,7 +240,7 @@ async def list_indicators(
     brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool
 ) -> list[IndicatorReportOut]:
     async with pool.acquire() as conn:
-        await _require_brand(conn, brand_id)
+        await BRAND_STORE.require(conn, brand_id)
         reports = await repository.current_reports(conn, brand_id)
     return [IndicatorReportOut.of(r) for r in reports]
 
@@ -286,7 +258,7 @@ async def indicator_revisions(
     pool: DbPool,
 ) -> list[IndicatorReportOut]:
     async with pool.acquire() as conn:
-        await _require_brand(conn, brand_id)
+        await BRAND_STORE.require(conn, brand_id)
         reports = await repository.revisions(conn, brand_id, period)
     if not reports:
         raise NotFound(f"no indicators of brand {brand_id} for {period}")
@@ -307,12 +279,5 @@ async def brand_history(
     cursor: Cursor = None,
 ) -> Page[HistoryEntry]:
     async with pool.acquire() as conn:
-        await _require_brand(conn, brand_id)
+        await BRAND_STORE.require(conn, brand_id)
         return await history.page(conn, brand_id, cursor=cursor, limit=limit)
-
-
-async def _require_brand(conn: Connection, brand_id: UUID) -> Brand:
-    brand = await repository.get(conn, brand_id)
-    if brand is None:
-        raise NotFound(f"no brand {brand_id}")
-    return brand

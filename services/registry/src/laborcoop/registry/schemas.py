@@ -158,13 +158,14 @@ class BrandPatch(ApiModel):
             raise ValueError("cannot be cleared")
         return value
 
-    def applied_to(self, current: Attributes) -> Attributes:
+    def changes(self) -> dict[str, Any]:
+        """The attributes this patch sets, as the domain holds them."""
         changes = {k: getattr(self, k) for k in self.model_fields_set}
         if "occupations" in changes:
             changes["occupations"] = tuple(changes["occupations"] or ())
         if "industry" in changes:
             changes["industry"] = _plain(changes["industry"])
-        return Attributes(**{**current.__dict__, **changes})
+        return changes
 
 
 class BrandOut(ApiModel):

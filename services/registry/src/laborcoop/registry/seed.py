@@ -13,7 +13,8 @@ import zlib
 from dataclasses import dataclass
 
 from laborcoop.common.auth import Principal, Role
-from laborcoop.common.db import Connection, Pool
+from laborcoop.common.db import Pool
+from laborcoop.common.unit_of_work import UnitOfWork, unit_of_work
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import BrandCategory as C
 from laborcoop.contracts.codes import BrandStatus
@@ -98,30 +99,30 @@ async def seed(pool: Pool, registry: Registry) -> tuple[int, int]:
     """Load the demo brands; returns (brands created, indicator reports created)."""
     brands = reports = 0
     for demo in DEMO_BRANDS:
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
-            brand = await repository.find_by_name(conn, demo.province, demo.name)
+        async with unit_of_work(pool, registry.settings) as uow:
+            await uow.fetchval("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK, lock=True)
+            brand = await repository.find_by_name(uow.conn, demo.province, demo.name)
             if brand is None:
                 brand = await registry.register(
-                    conn,
+                    uow,
                     _principal(demo.province),
                     demo.province,
                     Attributes(name=demo.name, category=demo.category),
                 )
                 brands += 1
-            reports += await _report(conn, registry, brand, demo)
+            reports += await _report(uow, registry, brand, demo)
     return brands, reports
 
 
-async def _report(conn: Connection, registry: Registry, brand: Brand, demo: DemoBrand) -> int:
-    """Report the conference figures only where there is no report to overwrite: any report of
-    the period, whatever its figures, is the province's own word and is left alone."""
+async def _report(uow: UnitOfWork, registry: Registry, brand: Brand, demo: DemoBrand) -> int:
+    """The demo figures, unless the brand is retired or already has a report for the period
+    (a province's own report, or a correction of ours, is never replaced)."""
     if demo.figures is None or brand.status == BrandStatus.RETIRED:
         return 0
-    if await repository.current_report(conn, brand.id, PERIOD) is not None:
+    if await repository.current_report(uow, brand.id, PERIOD) is not None:
         return 0
     source = f"{SOURCE}; {demo.note}" if demo.note else SOURCE
     _, created = await registry.report_indicators(
-        conn, _principal(demo.province), brand.id, PERIOD, demo.figures, source
+        uow, _principal(demo.province), brand.id, PERIOD, demo.figures, source
     )
     return int(created)
