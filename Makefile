@@ -1,11 +1,13 @@
 # laborcoop — the two commands: `make run` (local system with demo data) and `make test`.
-# Everything runs through uv from the locked environment; the stack is deploy/local/stack.sh.
+# Everything runs through uv from the locked environment; the local stack and the service launcher
+# are the dev-only package tools/devstack (`laborcoop-devstack stack|services ...`).
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
 UV := python3 -m uv
-STACK := deploy/local/stack.sh
+# After `bootstrap` the environment is in sync, so the devstack runs without a second sync.
+DEVSTACK := $(UV) run --frozen --no-sync --quiet laborcoop-devstack
 
 # `make run` and `make test` use separate ports and data directories, so tests never touch
 # the data of a running local system. Override any of them from the environment.
@@ -36,38 +38,38 @@ bootstrap: ## install uv (from PyPI) and the locked environment
 	@$(UV) sync --frozen --quiet
 
 up: bootstrap ## start PostgreSQL and Kafka for `make run`
-	@$(RUN_ENV) PYTHON=python3 bash $(STACK) up
+	@$(RUN_ENV) $(DEVSTACK) stack up
 
-down: ## stop the services, Kafka and PostgreSQL of `make run`
-	@$(RUN_ENV) bash deploy/local/services.sh stop
-	@$(RUN_ENV) bash $(STACK) down
+down: bootstrap ## stop the services, Kafka and PostgreSQL of `make run`
+	@$(RUN_ENV) $(DEVSTACK) services stop
+	@$(RUN_ENV) $(DEVSTACK) stack down
 
-status: ## show what is running
-	@$(RUN_ENV) bash $(STACK) status
-	@$(RUN_ENV) bash deploy/local/services.sh status
+status: bootstrap ## show what is running
+	@$(RUN_ENV) $(DEVSTACK) stack status
+	@$(RUN_ENV) $(DEVSTACK) services status
 
 run: up ## the whole system on this machine, with the 2024 demo data
-	@$(RUN_ENV) UV="$(UV)" bash deploy/local/services.sh start
+	@$(RUN_ENV) $(DEVSTACK) services start
 
 seed: up ## load the demo data again (adds only what is missing)
-	@$(RUN_ENV) UV="$(UV)" bash deploy/local/services.sh seed
+	@$(RUN_ENV) $(DEVSTACK) services seed
 
-stop: ## stop the four services, keep the stack
-	@$(RUN_ENV) bash deploy/local/services.sh stop
+stop: bootstrap ## stop the four services, keep the stack
+	@$(RUN_ENV) $(DEVSTACK) services stop
 
 lint: bootstrap ## ruff lint and format check
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 
 typecheck: bootstrap ## mypy --strict
-	@$(UV) run --frozen mypy libs services tests bench
+	@$(UV) run --frozen mypy libs services tools tests bench
 
 fmt: bootstrap
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
 
 test-up: bootstrap
-	@$(TEST_ENV) PYTHON=python3 bash $(STACK) up
+	@$(TEST_ENV) $(DEVSTACK) stack up
 
 test: test-up lint typecheck ## every check and test against the real PostgreSQL and Kafka
 	@$(TEST_ENV) $(UV) run --frozen pytest $(PYTEST_ARGS)
@@ -76,7 +78,7 @@ bench: test-up ## the benchmarks in bench/ (not part of the tests)
 	@$(TEST_ENV) $(UV) run --frozen python -m bench
 
 clean: down ## stop everything and delete local data
-	@$(TEST_ENV) bash $(STACK) down
+	@$(TEST_ENV) $(DEVSTACK) stack down
 	rm -rf $(RUN_STACK_DIR) $(TEST_STACK_DIR)
 
 ROLES ?= province

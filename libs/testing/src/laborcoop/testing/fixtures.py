@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -52,15 +53,17 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 class KafkaControl:
-    """Stops and starts the test broker (stack.sh kafka-stop / kafka-start)."""
+    """Stops and starts the test broker (`laborcoop-devstack stack kafka-stop / kafka-start`)."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
 
     async def _run(self, command: str) -> None:
         process = await asyncio.create_subprocess_exec(
-            "bash",
-            str(REPO_ROOT / "deploy/local/stack.sh"),
+            sys.executable,
+            "-m",
+            "laborcoop.devstack",
+            "stack",
             command,
             env={**os.environ, **self.stack.environment()},
             stdout=asyncio.subprocess.PIPE,
@@ -68,7 +71,7 @@ class KafkaControl:
         )
         output, _ = await asyncio.wait_for(process.communicate(), 120)
         if process.returncode != 0:
-            raise RuntimeError(f"stack.sh {command} failed: {output.decode()}")
+            raise RuntimeError(f"devstack stack {command} failed: {output.decode()}")
 
     async def stop(self) -> None:
         await self._run("kafka-stop")

@@ -1,0 +1,1 @@
+"""The local development stack: PostgreSQL, Kafka and the four services as processes (dev only)."""

@@ -1,0 +1,5 @@
+import sys
+
+from laborcoop.devstack.cli import main
+
+sys.exit(main())
