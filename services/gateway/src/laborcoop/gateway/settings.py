@@ -1,3 +1,5 @@
+"""The gateway's settings: the shared ones plus where it forwards commands."""
+
 from pydantic import Field
 
 from laborcoop.common.settings import ServiceSettings
@@ -6,8 +8,20 @@ from laborcoop.common.settings import ServiceSettings
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     registry_url: str = Field(
-        default="http://127.0.0.1:8101", description="the registry's base URL"
+        default="http://127.0.0.1:8101",
+        description="Base URL the gateway forwards `/v1/brands…` requests to (all but the "
+        "brand list, which it answers from its projection).",
     )
-    agreements_url: str = "http://127.0.0.1:8102"
-    placements_url: str = "http://127.0.0.1:8103"
-    upstream_timeout_s: float = Field(default=10.0, gt=0)
+    agreements_url: str = Field(
+        default="http://127.0.0.1:8102",
+        description="Base URL the gateway forwards `/v1/agreements…` requests to.",
+    )
+    placements_url: str = Field(
+        default="http://127.0.0.1:8103",
+        description="Base URL of placements (no route forwards to it yet).",
+    )
+    upstream_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Timeout of a forwarded request; on failure the gateway answers 503.",
+    )

@@ -1,3 +1,5 @@
+"""The placements service's settings: only the shared ones so far."""
+
 from laborcoop.common.settings import ServiceSettings
 
 

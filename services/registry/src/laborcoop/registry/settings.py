@@ -1,3 +1,5 @@
+"""The registry's settings: only the shared ones."""
+
 from laborcoop.common.settings import ServiceSettings
 
 
