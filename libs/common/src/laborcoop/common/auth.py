@@ -10,7 +10,6 @@ import time
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -23,35 +22,12 @@ from jwt import PyJWK, PyJWKSet
 from jwt.algorithms import OKPAlgorithm
 
 from laborcoop.common.errors import Forbidden, Unauthorized
+from laborcoop.common.principal import Principal, Role
 from laborcoop.contracts.provinces import is_province_code
 
 ALGORITHMS: Final = ["EdDSA", "RS256"]
 _VERIFIED_CACHE_SIZE: Final = 4096
 JWKS_REFRESH_S: Final = 60.0
-
-
-class Role(StrEnum):
-    PROVINCE = "province"
-    MINISTRY = "ministry"
-    OBSERVER = "observer"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    client_id: str
-    province: str | None
-    roles: frozenset[Role]
-
-    def has(self, role: Role) -> bool:
-        return role in self.roles
-
-    @property
-    def is_ministry(self) -> bool:
-        return Role.MINISTRY in self.roles
-
-    def acts_for(self, province: str) -> bool:
-        """True when this principal is the province's own system."""
-        return Role.PROVINCE in self.roles and self.province == province
 
 
 class KeySet:
@@ -231,3 +207,15 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_role(principal: Principal, *roles: Role) -> None:
     if not principal.roles.intersection(roles):
         raise Forbidden(f"requires role {' or '.join(roles)}")
+
+
+__all__ = [
+    "ALGORITHMS",
+    "CurrentPrincipal",
+    "KeySet",
+    "Principal",
+    "Role",
+    "TokenSigner",
+    "current_principal",
+    "require_role",
+]
