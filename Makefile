@@ -25,7 +25,7 @@ RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT)
 TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
 
-.PHONY: schemas token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean
+.PHONY: schemas settings-doc docs token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -90,3 +90,8 @@ token: ## print a development token: make token PROVINCE=310000, or ROLES=minist
 
 schemas: bootstrap ## regenerate docs/events/ (JSON Schemas + AsyncAPI) from libs/contracts
 	@$(UV) run --frozen python -m laborcoop.contracts.schemas docs/events
+
+settings-doc: bootstrap ## regenerate the settings tables of docs/operations.md from the settings classes
+	@$(UV) run --frozen python -m laborcoop.common.settings_doc docs/operations.md
+
+docs: schemas settings-doc ## regenerate everything generated under docs/

@@ -11,6 +11,7 @@ from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
+    GatewayTimeout,
     Problem,
     ServiceUnavailable,
     problem_responses,
@@ -18,7 +19,7 @@ from laborcoop.common.errors import (
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.gateway import repository
-from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, GatewayTimeout, forward
+from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, forward
 from laborcoop.gateway.schemas import BrandRegistration, request_body
 
 router = APIRouter(prefix="/v1", tags=["brands"])

@@ -20,7 +20,13 @@ from fastapi import Request, Response
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from laborcoop.common.errors import InvalidInput, NotFound, Problem, ServiceUnavailable
+from laborcoop.common.errors import (
+    GatewayTimeout,
+    InvalidInput,
+    NotFound,
+    Problem,
+    ServiceUnavailable,
+)
 
 RETRY_AFTER_S: Final = 2
 """``Retry-After`` of the gateway's 503 and 504 answers."""
@@ -44,13 +50,8 @@ class UpstreamUnavailable(ServiceUnavailable):
         self.headers["Retry-After"] = str(RETRY_AFTER_S)
 
 
-class GatewayTimeout(Problem):
-    """The request reached the owning service, whose answer did not come back (504).
-
-    Kept in the gateway until ``laborcoop.common.errors`` has it: only the gateway talks to
-    another service over HTTP today."""
-
-    status, slug = 504, "gateway-timeout"
+class UpstreamTimeout(GatewayTimeout):
+    """The request reached the owning service, whose answer did not come back (504)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -104,8 +105,8 @@ def _failure(service: str, method: str, exc: httpx.HTTPError) -> Problem:
     if isinstance(exc, _NOT_SENT):
         return UpstreamUnavailable(f"{service} cannot be reached ({reason}); nothing was sent")
     if method in _SAFE_METHODS:
-        return GatewayTimeout(f"{service} did not answer ({reason}): the request timed out")
-    return GatewayTimeout(
+        return UpstreamTimeout(f"{service} did not answer ({reason}): the request timed out")
+    return UpstreamTimeout(
         f"{service} did not answer ({reason}) after receiving the request: the outcome is "
         "unknown and the change may have been made. Retrying with the same Idempotency-Key is "
         "safe; without one, read the resource before retrying."

@@ -23,5 +23,8 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = Field(
         default=10.0,
         gt=0,
-        description="Timeout of a forwarded request; on failure the gateway answers 503.",
+        description="Timeout of a forwarded request. A request that could not be sent "
+        "(connection refused, connect timeout) is answered 503; one sent but not answered in "
+        "time is 504 (outcome unknown: a retry with the same Idempotency-Key is safe); both "
+        "with `Retry-After`.",
     )
