@@ -1,4 +1,4 @@
-"""The agreements routes: thin; each runs one use case in one transaction and answers."""
+"""The agreements routes: thin; each parses, runs one use case in one unit of work, and answers."""
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -31,7 +31,8 @@ from laborcoop.common.errors import (
 from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.versioning import IfMatch, RequiredIfMatch, versioned
+from laborcoop.common.routes import Representation, command_route
+from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
 from laborcoop.contracts.provinces import ProvinceCode
 
@@ -40,45 +41,25 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
 ProvinceQuery = Annotated[ProvinceCode | None, Query()]
 Use = Annotated[Agreements, from_state("agreements", Agreements)]
-Act = Callable[[Agreement, Agreements], None]
+LOCATION = "/v1/agreements/{id}"
+AGREEMENT = Representation(AgreementOut.of, LOCATION)
+"""The answer to a command: its caller acted as a party, so it sees the whole agreement."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def answer(agreement: Agreement, status_code: int = 200) -> Response:
-    return versioned(
-        AgreementOut.of(agreement),
-        version=agreement.version,
-        location=f"/v1/agreements/{agreement.id}",
-        status_code=status_code,
-    )
+def _as_seen_by(viewer: Principal) -> Representation[Agreement]:
+    """The answer to a read: an amendment under signature is shown to the parties only."""
+    return Representation(lambda a: AgreementOut.of(a, viewer), LOCATION)
 
 
-def created(agreement: Agreement) -> Response:
-    return answer(agreement, 201)
-
-
-def _initiator(principal: Principal) -> str:
-    if principal.province is None:
-        raise Forbidden("only a province drafts agreements")
-    return principal.province
-
-
-async def _act(
-    command: Command, use: Agreements, agreement_id: UUID, if_match: str | None, act: Act
-) -> Response:
-    return await command.execute(
-        lambda conn: use.act(conn, command.principal, agreement_id, if_match, act), answer
-    )
-
-
-def _command_route(verb: str, summary: str, description: str) -> Callable[[F], F]:
-    """``POST /v1/agreements/{id}/<verb>``: one command, answered with the agreement."""
-    return router.post(
-        f"/{{agreement_id}}/{verb}",
+def _command(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
+    return command_route(
+        router,
+        verb,
+        id_name="agreement_id",
         response_model=AgreementOut,
         summary=summary,
         description=description,
-        responses=problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
     )
 
 
@@ -92,8 +73,9 @@ def _command_route(verb: str, summary: str, description: str) -> Callable[[F], F
     responses=problem_responses(Forbidden),
 )
 async def draft_agreement(body: TermsIn, command: Command, use: Use) -> Response:
-    terms = body.terms(_initiator(command.principal))
-    return await command.execute(lambda conn: use.draft(conn, command.principal, terms), created)
+    return await command.execute(
+        lambda uow: use.draft(uow, command.principal, body.sent()), AGREEMENT.created
+    )
 
 
 @router.get(
@@ -150,11 +132,7 @@ async def get_agreement(
 ) -> Response:
     async with pool.acquire() as conn:
         agreement = await use.visible(conn, principal, agreement_id)
-    return versioned(
-        AgreementOut.of(agreement, principal),
-        version=agreement.version,
-        location=f"/v1/agreements/{agreement.id}",
-    )
+    return _as_seen_by(principal).answer(agreement)
 
 
 @router.put(
@@ -173,23 +151,22 @@ async def edit_draft(
     use: Use,
     if_match: RequiredIfMatch,
 ) -> Response:
-    terms = body.terms(_initiator(command.principal))
     return await command.execute(
-        lambda conn: use.edit_draft(conn, command.principal, agreement_id, if_match, terms),
-        answer,
+        lambda uow: use.edit_draft(uow, command.principal, agreement_id, if_match, body.sent()),
+        AGREEMENT.answer,
     )
 
 
-@_command_route("proposal", "Propose the draft to the parties", "Only the initiator.")
+@_command("proposal", "Propose the draft to the parties", "Only the initiator.")
 async def propose(
     agreement_id: AgreementId, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
-    return await _act(
-        command, use, agreement_id, if_match, lambda a, u: a.propose(command.principal, u.clock())
+    return await command.execute(
+        lambda uow: use.propose(uow, command.principal, agreement_id, if_match), AGREEMENT.answer
     )
 
 
-@_command_route(
+@_command(
     "signatures",
     "Sign as a party",
     "A party signs once, for itself, the revision under signature (a proposal or an "
@@ -202,16 +179,13 @@ async def sign(
     use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _act(
-        command,
-        use,
-        agreement_id,
-        if_match,
-        lambda a, u: a.sign(command.principal, body.province, u.today(), u.clock()),
+    return await command.execute(
+        lambda uow: use.sign(uow, command.principal, agreement_id, if_match, body.province),
+        AGREEMENT.answer,
     )
 
 
-@_command_route(
+@_command(
     "declines",
     "Decline as a party",
     "A declined proposal returns to draft; a declined amendment is dropped and the agreement "
@@ -224,16 +198,15 @@ async def decline(
     use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _act(
-        command,
-        use,
-        agreement_id,
-        if_match,
-        lambda a, u: a.decline(command.principal, body.province, body.reason, u.clock()),
+    return await command.execute(
+        lambda uow: use.decline(
+            uow, command.principal, agreement_id, if_match, body.province, body.reason
+        ),
+        AGREEMENT.answer,
     )
 
 
-@_command_route(
+@_command(
     "amendments",
     "Propose an amendment",
     "A party proposes new terms for an active agreement (same parties and initiator). Every "
@@ -247,12 +220,12 @@ async def amend(
     if_match: IfMatch = None,
 ) -> Response:
     return await command.execute(
-        lambda conn: use.amend(conn, command.principal, agreement_id, if_match, body.terms),
-        answer,
+        lambda uow: use.amend(uow, command.principal, agreement_id, if_match, body.sent()),
+        AGREEMENT.answer,
     )
 
 
-@_command_route("termination", "Terminate early", "A party ends a signed or active agreement.")
+@_command("termination", "Terminate early", "A party ends a signed or active agreement.")
 async def terminate(
     agreement_id: AgreementId,
     body: TerminationIn,
@@ -260,12 +233,9 @@ async def terminate(
     use: Use,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _act(
-        command,
-        use,
-        agreement_id,
-        if_match,
-        lambda a, u: a.terminate(command.principal, body.reason, u.clock()),
+    return await command.execute(
+        lambda uow: use.terminate(uow, command.principal, agreement_id, if_match, body.reason),
+        AGREEMENT.answer,
     )
 
 

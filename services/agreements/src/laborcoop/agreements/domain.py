@@ -11,13 +11,15 @@ returns the proposal to draft. An active agreement may be amended: the new revis
 is signed again by every party while the old one stays in force; a decline drops the amendment.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from laborcoop.common.aggregates import record
 from laborcoop.common.auth import Principal
 from laborcoop.common.errors import Conflict, FieldError, Forbidden, InvalidInput, InvalidState
+from laborcoop.common.recording import record
 from laborcoop.contracts.agreements import (
     AgreementActivated,
     AgreementAmended,
@@ -56,6 +58,20 @@ _ALL_TYPES = frozenset(
         AgreementTerminated,
     )
 )
+
+
+def drafting_province(principal: Principal) -> str:
+    """The initiator of the terms ``principal`` drafts or edits: its own province (403 for a
+    caller without one, before anything is read)."""
+    if principal.province is None:
+        raise Forbidden("only a province drafts agreements")
+    return principal.province
+
+
+def terms_of(sent: Mapping[str, Any], initiator: str) -> Terms:
+    """The terms a caller sent, with their initiator, which no caller sends: the drafting
+    province, or for an amendment the agreement's own (an amendment keeps it)."""
+    return Terms.model_validate({**sent, "initiator": initiator})
 
 
 def check_terms(terms: Terms) -> None:
@@ -123,7 +139,9 @@ class Agreement:
         return self.terms.initiator
 
     def visible_to(self, principal: Principal) -> bool:
-        """Drafts to their initiator, proposals to their parties, the rest to everyone."""
+        """Drafts to their initiator, proposals to their parties, the rest to everyone.
+
+        The list query applies the same rule in SQL (``repository._VISIBLE``)."""
         if self.status in PUBLIC_STATES:
             return True
         if self.status == S.DRAFT:

@@ -1,7 +1,8 @@
 """Activation and expiry on their own: every pass advances each agreement that is due.
 
-Safe with several replicas: each agreement is advanced in its own transaction under a row lock
-taken with ``SKIP LOCKED``, and the aggregate re-checks that it is still due.
+Safe with several replicas: each agreement is advanced in its own unit of work (committed on its
+own) under a row lock taken with ``SKIP LOCKED``, and the aggregate re-checks that it is still
+due.
 """
 
 import logging
@@ -10,6 +11,7 @@ from laborcoop.agreements import repository
 from laborcoop.agreements.service import Agreements
 from laborcoop.common.db import Pool
 from laborcoop.common.periodic import Periodic
+from laborcoop.common.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,8 @@ class Scheduler(Periodic):
             due = await repository.due(conn, self._use.today(), BATCH)
         for agreement_id in due:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    changed += await self._use.advance(conn, agreement_id)
+                async with unit_of_work(self._pool, self._use.settings) as uow:
+                    changed += await self._use.advance(uow, agreement_id)
             except Exception:
                 # One agreement that cannot be advanced must not hold up the others.
                 log.exception("agreement not advanced", extra={"agreement_id": str(agreement_id)})

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from laborcoop.agreements.domain import Agreement
 from laborcoop.common.api import ApiModel, CalendarDate, NfcText, WholeNumber
 from laborcoop.common.auth import Principal
-from laborcoop.contracts.agreements import Party, Project, Target, Terms
+from laborcoop.contracts.agreements import Terms
 from laborcoop.contracts.codes import (
     AgreementKind,
     AgreementStatus,
@@ -132,19 +132,10 @@ class TermsIn(ApiModel):
     effective_from: CalendarDate
     effective_to: CalendarDate | None = None
 
-    def terms(self, initiator: str) -> Terms:
-        return Terms(
-            title=self.title,
-            kind=self.kind,
-            initiator=initiator,
-            parties=tuple(Party(**p.model_dump()) for p in self.parties),
-            areas=tuple(self.areas),
-            targets=tuple(Target(**t.model_dump()) for t in self.targets),
-            projects=tuple(Project(**p.model_dump()) for p in self.projects),
-            linked_brands=tuple(self.linked_brands),
-            effective_from=self.effective_from,
-            effective_to=self.effective_to,
-        )
+    def sent(self) -> dict[str, Any]:
+        """The terms as sent, as plain values: everything but the initiator, which no caller
+        chooses (the use case names it, see :func:`laborcoop.agreements.domain.terms_of`)."""
+        return self.model_dump()
 
 
 class SignatureIn(ApiModel):

@@ -11,15 +11,14 @@ what is missing: an agreement found by its title is left alone whatever became o
 """
 
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from laborcoop.agreements.domain import Agreement
 from laborcoop.agreements.service import Agreements
 from laborcoop.common.auth import Principal, Role
-from laborcoop.common.db import Connection, Pool
-from laborcoop.contracts.agreements import Party, Terms
+from laborcoop.common.db import Pool
+from laborcoop.common.unit_of_work import UnitOfWork, unit_of_work
 from laborcoop.contracts.codes import AgreementKind, PartyRole
 
 SIGNED_ON = date(2024, 11, 22)
@@ -47,54 +46,39 @@ def _province(code: str) -> Principal:
     return Principal(client_id="seed", province=code, roles=frozenset({Role.PROVINCE}))
 
 
-def _terms(demo: DemoAgreement) -> Terms:
-    return Terms(
-        title=demo.title,
-        kind=demo.kind,
-        initiator=demo.members[0],
-        parties=tuple(Party(province=p, role=PartyRole.BOTH) for p in demo.members),
-        effective_from=SIGNED_ON,
-    )
+def _terms(demo: DemoAgreement) -> dict[str, Any]:
+    """The terms as a province would send them (the initiator is the one who drafts)."""
+    return {
+        "title": demo.title,
+        "kind": demo.kind,
+        "parties": [{"province": p, "role": PartyRole.BOTH} for p in demo.members],
+        "effective_from": SIGNED_ON,
+    }
 
 
-async def _exists(conn: Connection, title: str) -> bool:
-    found: bool = await conn.fetchval(
+async def _exists(uow: UnitOfWork, title: str) -> bool:
+    found: bool = await uow.fetchval(
         "SELECT EXISTS (SELECT 1 FROM agreements WHERE terms->>'title' = $1)", title
     )
     return found
 
 
-def _propose(initiator: Principal) -> Callable[[Agreement, Agreements], None]:
-    def act(agreement: Agreement, use: Agreements) -> None:
-        agreement.propose(initiator, use.clock())
-
-    return act
-
-
-def _sign(member: str) -> Callable[[Agreement, Agreements], None]:
-    signer = _province(member)
-
-    def act(agreement: Agreement, use: Agreements) -> None:
-        agreement.sign(signer, member, use.today(), use.clock())
-
-    return act
-
-
-async def _adopt(conn: Connection, use: Agreements, demo: DemoAgreement) -> None:
+async def _adopt(uow: UnitOfWork, use: Agreements, demo: DemoAgreement) -> None:
+    """Draft, propose and sign, as the parties would: one statement when the unit commits."""
     initiator = _province(demo.members[0])
-    agreement = await use.draft(conn, initiator, _terms(demo))
-    await use.act(conn, initiator, agreement.id, None, _propose(initiator))
+    agreement = await use.draft(uow, initiator, _terms(demo))
+    await use.propose(uow, initiator, agreement.id, None)
     for member in demo.members:
-        await use.act(conn, _province(member), agreement.id, None, _sign(member))
+        await use.sign(uow, _province(member), agreement.id, None, member)
 
 
 async def seed(pool: Pool, use: Agreements) -> int:
     """Load the demo agreements; returns how many were added."""
     added = 0
     for demo in DEMO_AGREEMENTS:
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
-            if not await _exists(conn, demo.title):
-                await _adopt(conn, use, demo)
+        async with unit_of_work(pool, use.settings) as uow:
+            await uow.fetchval("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK, lock=True)
+            if not await _exists(uow, demo.title):
+                await _adopt(uow, use, demo)
                 added += 1
     return added

@@ -1,156 +1,177 @@
-"""Agreements use cases, each inside the one transaction its caller opened: load (locked),
-check visibility, call the aggregate, check ``If-Match``, save, and hand its events to the
-history and the outbox.
+"""The agreements use cases, one method each: load the agreement, call it, save it.
 
-A command answers 404 (not visible to the caller), then 403 (the caller may not act), then
-428/412 (the caller's ``If-Match``), then what the stored register says of the linked brands
-(422). The aggregate checks who may act before anything else, so the version is checked after
-its command and before anything is read further or written (see :func:`preconditioned`)."""
+Each runs in the unit of work its caller opened (one per request: see
+:meth:`laborcoop.common.idempotency.CommandRequest.execute`; one per agreement for the
+scheduler), which sends the agreement's row and its events as one statement. A command answers
+404 (not visible to the caller), then 403 (the caller may not act), then 428/412 (its
+``If-Match``; see :func:`~laborcoop.common.versioning.precondition`), then what the copy of the
+register says of the linked brands (422): the brands are read only for a caller who may act on
+the version it read.
+"""
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from laborcoop.agreements import repository
-from laborcoop.agreements.domain import Agreement
-from laborcoop.common.aggregates import publish
+from laborcoop.agreements.domain import Agreement, drafting_province, terms_of
 from laborcoop.common.auth import Principal
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Connection
-from laborcoop.common.errors import FieldError, Forbidden, InvalidInput, NotFound, Problem
+from laborcoop.common.errors import FieldError, InvalidInput
 from laborcoop.common.settings import ServiceSettings
-from laborcoop.common.versioning import check_version
+from laborcoop.common.store import AggregateStore, Lock
+from laborcoop.common.unit_of_work import UnitOfWork
+from laborcoop.common.versioning import precondition
 from laborcoop.contracts.agreements import Terms
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Agreements:
+    """The use cases, bound to the service's settings, calendar and clock."""
+
     settings: ServiceSettings
     timezone: ZoneInfo
     clock: Clock = utc_now
+    agreements: AggregateStore[Agreement] = repository.AGREEMENT_STORE
 
     def today(self) -> date:
         """The calendar date where the agreements apply (China), which start and end dates use."""
         return self.clock().astimezone(self.timezone).date()
 
-    async def draft(self, conn: Connection, principal: Principal, terms: Terms) -> Agreement:
-        await check_brands(conn, terms)
+    async def draft(
+        self, uow: UnitOfWork, principal: Principal, sent: Mapping[str, Any]
+    ) -> Agreement:
+        """Draft the terms ``sent`` (plain values) with the caller's province as initiator."""
+        terms = terms_of(sent, drafting_province(principal))
+        await check_brands(uow, terms)
         agreement = Agreement.draft(principal, terms, self.clock())
-        await repository.insert(conn, agreement)
-        await publish(conn, self.settings, agreement)
+        self.agreements.add(uow, agreement)
         return agreement
 
     async def edit_draft(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         principal: Principal,
         agreement_id: UUID,
         if_match: str | None,
-        terms: Terms,
+        sent: Mapping[str, Any],
     ) -> Agreement:
-        agreement = await self._load(conn, principal, agreement_id)
-        preconditioned(
-            if_match,
-            agreement.version,
-            lambda: agreement.update_draft(principal, terms, self.clock()),
-            required=True,
-        )
-        await check_brands(conn, terms)
-        return await self._save(conn, agreement)
+        """Rewrite a draft's terms (``sent``: plain values; the initiator is the caller's)."""
+        initiator = drafting_province(principal)
+        agreement = await self._load(uow, principal, agreement_id)
+        terms = terms_of(sent, initiator)
+        with precondition(if_match, agreement.version, required=True):
+            agreement.update_draft(principal, terms, self.clock())
+        await check_brands(uow, terms)
+        self.agreements.save(uow, agreement)
+        return agreement
+
+    async def propose(
+        self, uow: UnitOfWork, principal: Principal, agreement_id: UUID, if_match: str | None
+    ) -> Agreement:
+        agreement = await self._load(uow, principal, agreement_id)
+        with precondition(if_match, agreement.version):
+            agreement.propose(principal, self.clock())
+        self.agreements.save(uow, agreement)
+        return agreement
+
+    async def sign(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        agreement_id: UUID,
+        if_match: str | None,
+        province: str,
+    ) -> Agreement:
+        agreement = await self._load(uow, principal, agreement_id)
+        with precondition(if_match, agreement.version):
+            agreement.sign(principal, province, self.today(), self.clock())
+        self.agreements.save(uow, agreement)
+        return agreement
+
+    async def decline(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        agreement_id: UUID,
+        if_match: str | None,
+        province: str,
+        reason: str,
+    ) -> Agreement:
+        agreement = await self._load(uow, principal, agreement_id)
+        with precondition(if_match, agreement.version):
+            agreement.decline(principal, province, reason, self.clock())
+        self.agreements.save(uow, agreement)
+        return agreement
 
     async def amend(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         principal: Principal,
         agreement_id: UUID,
         if_match: str | None,
-        terms_of: Callable[[str], Terms],
+        sent: Mapping[str, Any],
     ) -> Agreement:
-        """``terms_of`` builds the amended terms for the agreement's (unchanged) initiator."""
-        agreement = await self._load(conn, principal, agreement_id)
-        terms = terms_of(agreement.initiator)
-        preconditioned(
-            if_match,
-            agreement.version,
-            lambda: agreement.amend(principal, terms, self.clock()),
-            required=False,
-        )
-        await check_brands(conn, terms)
-        return await self._save(conn, agreement)
+        """Propose the terms ``sent`` (plain values) as an amendment; they keep the agreement's
+        initiator, whichever party proposes them."""
+        agreement = await self._load(uow, principal, agreement_id)
+        terms = terms_of(sent, agreement.initiator)
+        with precondition(if_match, agreement.version):
+            agreement.amend(principal, terms, self.clock())
+        await check_brands(uow, terms)
+        self.agreements.save(uow, agreement)
+        return agreement
 
-    async def act(
+    async def terminate(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         principal: Principal,
         agreement_id: UUID,
         if_match: str | None,
-        act: Callable[[Agreement, "Agreements"], None],
+        reason: str,
     ) -> Agreement:
-        """Propose, sign, decline or terminate: one command on one visible agreement."""
-        agreement = await self._load(conn, principal, agreement_id)
-        preconditioned(if_match, agreement.version, lambda: act(agreement, self), required=False)
-        return await self._save(conn, agreement)
+        agreement = await self._load(uow, principal, agreement_id)
+        with precondition(if_match, agreement.version):
+            agreement.terminate(principal, reason, self.clock())
+        self.agreements.save(uow, agreement)
+        return agreement
 
-    async def advance(self, conn: Connection, agreement_id: UUID) -> bool:
-        """The scheduler's step for one agreement; False when another replica holds it."""
-        agreement = await repository.lock_if_free(conn, agreement_id)
-        if agreement is None or not agreement.due(self.today()):
+    async def advance(self, uow: UnitOfWork, agreement_id: UUID) -> bool:
+        """The scheduler's step for one agreement; False when another replica holds its row or
+        it is no longer due (another replica advanced it first)."""
+        agreement = await self.agreements.find(uow, agreement_id, lock=Lock.SKIP_LOCKED)
+        today = self.today()
+        if agreement is None or not agreement.due(today):
             return False
-        agreement.advance(self.today(), self.clock())
-        await self._save(conn, agreement)
+        agreement.advance(today, self.clock())
+        self.agreements.save(uow, agreement)
         return True
 
     async def visible(
         self, conn: Connection, principal: Principal, agreement_id: UUID
     ) -> Agreement:
-        agreement = await repository.get(conn, agreement_id)
-        if agreement is None or not agreement.visible_to(principal):
-            raise NotFound(f"no agreement {agreement_id}")
-        return agreement
+        """The agreement for a read; 404 when ``principal`` may not see it."""
+        return await self.agreements.require(
+            conn, agreement_id, visible=lambda a: a.visible_to(principal)
+        )
 
-    async def _load(self, conn: Connection, principal: Principal, agreement_id: UUID) -> Agreement:
-        agreement = await repository.get(conn, agreement_id, lock=True)
-        if agreement is None or not agreement.visible_to(principal):
-            raise NotFound(f"no agreement {agreement_id}")
-        return agreement
-
-    async def _save(self, conn: Connection, agreement: Agreement) -> Agreement:
-        await repository.update(conn, agreement)
-        await publish(conn, self.settings, agreement)
-        return agreement
+    async def _load(self, uow: UnitOfWork, principal: Principal, agreement_id: UUID) -> Agreement:
+        """The agreement, locked; 404 also when ``principal`` may not see it (its existence is
+        not disclosed)."""
+        return await self.agreements.load(
+            uow, agreement_id, visible=lambda a: a.visible_to(principal)
+        )
 
 
-def preconditioned(
-    if_match: str | None, loaded: int, command: Callable[[], T], *, required: bool
-) -> T:
-    """Run the aggregate's ``command``, then check ``If-Match`` against the ``loaded`` version.
-
-    The command checks who may act first, so its 403 comes before any 428/412. A caller who may
-    act but read a stale version gets 412 even when the command also refused the state (409) or
-    the terms (422): what it saw is out of date, and that is what it must learn first. The
-    command only changes the aggregate in memory; the caller saves nothing when this raises, and
-    its transaction rolls back, so a refused command writes no row, history or outbox entry."""
-    try:
-        result = command()
-    except Forbidden:
-        raise
-    except Problem:
-        check_version(if_match, loaded, required=required)
-        raise
-    check_version(if_match, loaded, required=required)
-    return result
-
-
-async def check_brands(conn: Connection, terms: Terms) -> None:
+async def check_brands(uow: UnitOfWork, terms: Terms) -> None:
     """Linked brands must be known to this service's copy of the register and not retired."""
     if not terms.linked_brands:
         return
-    statuses = await repository.brand_statuses(conn, terms.linked_brands)
+    statuses = await repository.brand_statuses(uow, terms.linked_brands)
     problems = []
     for i, brand in enumerate(terms.linked_brands):
         status = statuses.get(brand)
