@@ -48,3 +48,12 @@ def report(title: str, measured: Rate, baseline: Rate, goal: float) -> bool:
     print(baseline.line())
     print(f"  ratio {ratio:.2f} (goal >= {goal}) {verdict} the goal")
     return ratio >= goal
+
+
+def report_ratio(measured: Rate, baseline: Rate, goal: float, against: str) -> bool:
+    """A second baseline of the same benchmark: its line and the ratio against it."""
+    ratio = measured.per_second / baseline.per_second
+    verdict = "meets" if ratio >= goal else "MISSES"
+    print(baseline.line())
+    print(f"  ratio {ratio:.2f} {against} (goal >= {goal}) {verdict} the goal")
+    return ratio >= goal

@@ -186,6 +186,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         description=spec.description,
         lifespan=_lifespan(spec, settings),
         openapi_tags=spec.openapi_tags,
+        # Traces and metrics are ours (TraceContextMiddleware or the OpenTelemetry instrumentor,
+        # and MetricsMiddleware): FastAPI's own would record every request a second time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keys = None

@@ -16,6 +16,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -43,15 +44,23 @@ def one_statement(writes: Sequence[Write], main: Write | None = None) -> Write:
     """``writes`` as data-modifying CTEs of one statement whose main part is ``main`` (or the
     last write); placeholders are renumbered so that each part keeps its own arguments."""
     parts = [*writes, main] if main is not None else list(writes)
+    shape = tuple((part.sql, len(part.args)) for part in parts)
+    return Write(_composed(shape), tuple(arg for part in parts for arg in part.args))
+
+
+@lru_cache(maxsize=256)
+def _composed(shape: tuple[tuple[str, int], ...]) -> str:
+    """The SQL of :func:`one_statement` for parts of these SQL texts and argument counts (a
+    command's statement has the same shape every time, so it is composed once)."""
     sql: list[str] = []
-    args: list[Any] = []
-    for part in parts:
-        sql.append(_renumbered(part.sql, offset=len(args)))
-        args.extend(part.args)
+    offset = 0
+    for text, count in shape:
+        sql.append(_renumbered(text, offset=offset))
+        offset += count
     if len(sql) == 1:
-        return Write(sql[0], tuple(args))
+        return sql[0]
     ctes = ",\n".join(f"w{i} AS ({s})" for i, s in enumerate(sql[:-1]))
-    return Write(f"WITH {ctes}\n{sql[-1]}", tuple(args))
+    return f"WITH {ctes}\n{sql[-1]}"
 
 
 def _renumbered(sql: str, *, offset: int) -> str:
