@@ -40,11 +40,16 @@ def temporary_module(relative: str, source: str) -> Iterator[None]:
     path = ROOT / relative
     created = [p for p in reversed(path.relative_to(ROOT).parents) if not (ROOT / p).exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
+    packages = [ROOT / directory / "__init__.py" for directory in created]
+    for init in packages:
+        init.write_text("")
     path.write_text(source)
     try:
         yield
     finally:
         path.unlink()
+        for init in packages:
+            init.unlink()
         for directory in reversed(created):
             (ROOT / directory).rmdir()
 

@@ -9,8 +9,9 @@ from uuid import uuid4
 import pytest
 
 from laborcoop.common.db import Pool, create_pool
-from laborcoop.common.outbox import OutboxRelay, add_events
+from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.unit_of_work import unit_of_work
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import BrandRegistered
 from laborcoop.contracts.codes import BrandCategory
@@ -55,8 +56,8 @@ def events(count: int) -> list[CloudEvent]:
 
 
 async def write(settings: ServiceSettings, pool: Pool, batch: list[CloudEvent]) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await add_events(conn, settings, batch)
+    async with unit_of_work(pool, settings) as uow:
+        uow.publish(list(batch))
 
 
 async def drained(pool: Pool) -> bool:

@@ -1,4 +1,4 @@
-"""Building blocks of every public API model (DESIGN.md §6): no unknown fields, no coercion
+"""Building blocks of every public API model (docs/design.md §6): no unknown fields, no coercion
 of types that would hide a client's mistake, text in NFC without control characters; and the
 one strict decoder of JSON from clients (bodies, cursors, idempotency fingerprints)."""
 

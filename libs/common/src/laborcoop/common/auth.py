@@ -1,4 +1,4 @@
-"""Bearer-token identity, verified by every service itself (DESIGN.md §6).
+"""Bearer-token identity, verified by every service itself (docs/design.md §6).
 
 Tokens are JWTs signed with EdDSA (Ed25519) or RS256 by the gateway's token endpoint. A service
 loads the public key set once at start-up (a JWKS file locally, the gateway's JWKS URL in a

@@ -1,4 +1,4 @@
-"""The consumer runner: exactly-once effect over at-least-once delivery (DESIGN.md §5).
+"""The consumer runner: exactly-once effect over at-least-once delivery (docs/design.md §5).
 
 For each record: decode the CloudEvent; skip (and count) unknown types; in one database transaction
 record the event id in ``inbox`` and apply the handler — a redelivered id changes nothing. Offsets

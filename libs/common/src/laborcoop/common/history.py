@@ -1,4 +1,5 @@
-"""The history of an aggregate: its events, kept in ``event_history`` by ``aggregates.publish``."""
+"""The history of an aggregate: its events, kept in ``event_history`` by the unit of work
+(:func:`laborcoop.common.unit_of_work.event_writes`)."""
 
 from collections.abc import Collection
 from datetime import datetime

@@ -1,6 +1,7 @@
-"""The transactional outbox and its relay (DESIGN.md §5).
+"""The transactional outbox and its relay (docs/design.md §5).
 
-A command calls :func:`add_events` inside its transaction; nothing reaches Kafka before commit.
+A command's events reach the outbox in the statement that writes the command's rows
+(:func:`laborcoop.common.unit_of_work.event_writes`); nothing reaches Kafka before commit.
 :class:`OutboxRelay` publishes committed rows in id order: one replica at a time holds an advisory
 lock and relays; it wakes on ``NOTIFY`` and polls as a fallback; it deletes rows only after the
 broker acknowledged them, so a broker outage delays events and never loses or fails a write.
@@ -20,7 +21,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from laborcoop.common import metrics
-from laborcoop.common.db import Connection, Pool, connect
+from laborcoop.common.db import Pool, connect
 from laborcoop.common.kafka import ensure_topics, new_producer
 from laborcoop.common.logging import BROKER_ERROR, broker_reachable
 from laborcoop.common.settings import ServiceSettings
@@ -75,19 +76,6 @@ def outbox_columns(settings: ServiceSettings, events: Sequence[CloudEvent]) -> O
 INSERT_OUTBOX = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
     SELECT * FROM unnest({event_ids}::uuid[], {topics}::text[], {keys}::text[],
                          {types}::text[], {values}::bytea[], {traceparents}::text[])"""
-
-
-async def add_events(
-    conn: Connection, settings: ServiceSettings, events: Sequence[CloudEvent]
-) -> None:
-    """Insert ``events`` in the caller's transaction, with the current trace context."""
-    if not events:
-        return
-    c = outbox_columns(settings, events)
-    sql = INSERT_OUTBOX.format(
-        event_ids="$1", topics="$2", keys="$3", types="$4", values="$5", traceparents="$6"
-    )
-    await conn.execute(sql, c.event_ids, c.topics, c.keys, c.types, c.values, c.traceparents)
 
 
 class OutboxRelay:

@@ -1,4 +1,4 @@
-"""Code lists of the domain (DOMAIN.md), kept in one place for every service and partner."""
+"""Code lists of the domain (docs/domain.md), kept in one place for every service and partner."""
 
 import re
 from enum import StrEnum

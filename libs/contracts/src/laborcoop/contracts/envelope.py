@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 envelope of every laborcoop event (DESIGN.md §4), structured JSON mode."""
+"""The CloudEvents 1.0 envelope of every laborcoop event (docs/design.md §4), structured mode."""
 
 from datetime import UTC, datetime
 from typing import Any, Final, Literal

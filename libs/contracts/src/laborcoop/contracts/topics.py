@@ -1,4 +1,4 @@
-"""Kafka topic names of the event contract (DESIGN.md §4)."""
+"""Kafka topic names of the event contract (docs/design.md §4)."""
 
 from typing import Final
 

@@ -17,8 +17,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from laborcoop.common.auth import Principal
-from laborcoop.common.errors import Conflict, FieldError, Forbidden, InvalidInput, InvalidState
+from laborcoop.common.principal import Principal
+from laborcoop.common.problems import Conflict, FieldError, Forbidden, InvalidInput, InvalidState
 from laborcoop.common.recording import record
 from laborcoop.contracts.agreements import (
     AgreementActivated,

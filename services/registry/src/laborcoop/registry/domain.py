@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from laborcoop.common.recording import record
 from laborcoop.common.principal import Principal, Role
 from laborcoop.common.problems import Forbidden, InvalidInput, InvalidState
+from laborcoop.common.recording import record
 from laborcoop.contracts.brands import (
     BrandIndicatorsReported,
     BrandRecognised,
