@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Annotated, Any, Final, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from laborcoop.agreements.domain import Agreement
-from laborcoop.common.api import ApiModel, CalendarDate, NfcText, WholeNumber
+from laborcoop.common.api import ApiModel, CalendarDate, NfcText
 from laborcoop.common.auth import Principal
+from laborcoop.common.values import TEXT, Count, Distinct, Reason, Yuan
 from laborcoop.contracts.agreements import Terms
 from laborcoop.contracts.codes import (
     AgreementKind,
@@ -17,25 +18,10 @@ from laborcoop.contracts.codes import (
     PartyRole,
     Period,
 )
-from laborcoop.contracts.openapi import TEXT_PATTERN, at_least_one_of, whole_number
+from laborcoop.contracts.openapi import at_least_one_of
 from laborcoop.contracts.provinces import ProvinceCode
 
-# The pattern only documents what NfcText checks (laborcoop.contracts.openapi), so that a client
-# generated from the OpenAPI document sends text the service accepts.
-_TEXT = {"pattern": TEXT_PATTERN}
-
-Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
-Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=_TEXT)]
-Title = Annotated[NfcText, Field(min_length=2, max_length=200, json_schema_extra=_TEXT)]
-
-
-def _distinct(values: list[Any]) -> list[Any]:
-    if len(set(values)) != len(values):
-        raise ValueError("values must not repeat")
-    return values
-
-
-_UNIQUE = Field(json_schema_extra={"uniqueItems": True})
+Title = Annotated[NfcText, Field(min_length=2, max_length=200, json_schema_extra=TEXT)]
 
 
 class PartyIn(ApiModel):
@@ -68,11 +54,7 @@ class TargetIn(ApiModel):
 
 class ProjectIn(ApiModel):
     name: Title
-    amount_yuan: Annotated[
-        WholeNumber,
-        Field(ge=0, le=10_000_000_000_000),
-        whole_number(0, 10_000_000_000_000, "integer yuan"),
-    ]
+    amount_yuan: Yuan
 
 
 _EXAMPLE: dict[str, Any] = {
@@ -121,14 +103,12 @@ class TermsIn(ApiModel):
     title: Title
     kind: AgreementKind
     parties: Annotated[list[PartyIn], Field(min_length=2, max_length=31)]
-    areas: Annotated[list[CooperationArea], AfterValidator(_distinct), _UNIQUE] = Field(
-        default_factory=list
-    )
+    areas: Annotated[list[CooperationArea], *Distinct] = Field(default_factory=list)
     targets: Annotated[list[TargetIn], Field(max_length=500)] = Field(default_factory=list)
     projects: Annotated[list[ProjectIn], Field(max_length=500)] = Field(default_factory=list)
-    linked_brands: Annotated[
-        list[UUID], Field(max_length=100), AfterValidator(_distinct), _UNIQUE
-    ] = Field(default_factory=list)
+    linked_brands: Annotated[list[UUID], Field(max_length=100), *Distinct] = Field(
+        default_factory=list
+    )
     effective_from: CalendarDate
     effective_to: CalendarDate | None = None
 

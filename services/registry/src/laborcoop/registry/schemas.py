@@ -4,10 +4,11 @@ from datetime import datetime
 from typing import Annotated, Any, Final, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from laborcoop.common.api import ApiModel, NfcText, WholeNumber
+from laborcoop.common.values import OPTIONAL_TEXT, TEXT, Count, Distinct, Note, Reason, Yuan
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import (
     INDUSTRY_SECTIONS,
@@ -20,31 +21,22 @@ from laborcoop.contracts.codes import (
     OccupationCode,
 )
 from laborcoop.contracts.openapi import (
-    OPTIONAL_TEXT_PATTERN,
-    TEXT_PATTERN,
     at_least_one_of,
     whole_number,
 )
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.registry.domain import Attributes, Brand, IndicatorReport
 
-# The patterns only document what NfcText checks (laborcoop.contracts.openapi), so that a client
-# generated from the OpenAPI document sends text the service accepts.
-_TEXT = {"pattern": TEXT_PATTERN}
-_OPTIONAL_TEXT = {"pattern": OPTIONAL_TEXT_PATTERN}
-
 BrandName = Annotated[
     NfcText,
-    Field(min_length=2, max_length=64, examples=["安化黑茶茶艺师"], json_schema_extra=_TEXT),
+    Field(min_length=2, max_length=64, examples=["安化黑茶茶艺师"], json_schema_extra=TEXT),
 ]
 DivisionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["430923"])]
-Description = Annotated[NfcText, Field(max_length=2000, json_schema_extra=_OPTIONAL_TEXT)]
+Description = Annotated[NfcText, Field(max_length=2000, json_schema_extra=OPTIONAL_TEXT)]
 Operator = Annotated[
     NfcText,
-    Field(min_length=2, max_length=128, examples=["安化县人社局"], json_schema_extra=_TEXT),
+    Field(min_length=2, max_length=128, examples=["安化县人社局"], json_schema_extra=TEXT),
 ]
-Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=_TEXT)]
-Note = Annotated[NfcText, Field(max_length=500, json_schema_extra=_OPTIONAL_TEXT)]
 
 
 def _industry_schema(schema: dict[str, Any]) -> None:
@@ -72,16 +64,8 @@ def _plain(industry: Industry | None) -> Industry | None:
     return Industry(**industry.model_dump()) if industry is not None else None
 
 
-def _unique(codes: list[str]) -> list[str]:
-    if len(set(codes)) != len(codes):
-        raise ValueError("occupation codes must not repeat")
-    return codes
-
-
 Occupations = Annotated[
-    list[OccupationCode],
-    Field(max_length=20, examples=[["4-10-01-01"]], json_schema_extra={"uniqueItems": True}),
-    AfterValidator(_unique),
+    list[OccupationCode], Field(max_length=20, examples=[["4-10-01-01"]]), *Distinct
 ]
 
 _EXAMPLE_BRAND: dict[str, Any] = {
@@ -225,12 +209,6 @@ class Reinstatement(ApiModel):
     note: Note | None = None
 
 
-Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
-Yuan = Annotated[
-    WholeNumber,
-    Field(ge=0, le=10_000_000_000_000),
-    whole_number(0, 10_000_000_000_000, "integer yuan"),
-]
 Wage = Annotated[
     WholeNumber,
     Field(ge=500, le=200_000),
