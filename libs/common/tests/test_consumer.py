@@ -16,7 +16,7 @@ from laborcoop.contracts import topics
 from laborcoop.contracts.brands import BrandRegistered
 from laborcoop.contracts.codes import BrandCategory
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.events import EventPayload, new_event
+from laborcoop.contracts.events import new_event
 from laborcoop.testing import Stack, consumed, eventually, read_topic, settings_for
 from laborcoop.testing.databases import Databases
 
@@ -28,8 +28,7 @@ class Killed(BaseException):
     """Stands for the process dying: nothing after it runs, not even the offset commit."""
 
 
-async def count_effect(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
-    assert isinstance(payload, BrandRegistered)
+async def count_effect(conn: Connection, event: CloudEvent, payload: BrandRegistered) -> None:
     if payload.name == FAILING_NAME:
         raise RuntimeError("handler refuses this event")
     await conn.execute(
@@ -39,8 +38,8 @@ async def count_effect(conn: Connection, event: CloudEvent, payload: EventPayloa
     )
 
 
-SUBSCRIPTION = Subscription(
-    group=GROUP, topics=[topics.BRANDS], handlers={BrandRegistered.event_type: count_effect}
+SUBSCRIPTION = Subscription(group=GROUP, topics=[topics.BRANDS]).handle(
+    BrandRegistered, count_effect
 )
 
 
@@ -178,15 +177,13 @@ async def _at_least(value: float, minimum: float) -> bool:
 async def test_database_failures_are_retried_not_dead_lettered(harness: Harness) -> None:
     failures = iter([ConnectionResetError("database went away")] * 3)
 
-    async def flaky(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
+    async def flaky(conn: Connection, event: CloudEvent, payload: BrandRegistered) -> None:
         failure = next(failures, None)
         if failure is not None:
             raise failure
         await count_effect(conn, event, payload)
 
-    subscription = Subscription(
-        group=GROUP, topics=[topics.BRANDS], handlers={BrandRegistered.event_type: flaky}
-    )
+    subscription = Subscription(group=GROUP, topics=[topics.BRANDS]).handle(BrandRegistered, flaky)
     event = brand_event()
     await harness.publish(event.to_json_bytes())
     runner = ConsumerRunner(harness.settings, harness.pool, subscription)
@@ -203,13 +200,13 @@ async def test_dead_letters_are_listed_and_redriven_once_the_cause_is_fixed(
 ) -> None:
     broken = {"yes": True}
 
-    async def until_fixed(conn: Connection, event: CloudEvent, payload: EventPayload) -> None:
+    async def until_fixed(conn: Connection, event: CloudEvent, payload: BrandRegistered) -> None:
         if broken["yes"]:
             raise RuntimeError("projection bug")
         await count_effect(conn, event, payload)
 
-    subscription = Subscription(
-        group=GROUP, topics=[topics.BRANDS], handlers={BrandRegistered.event_type: until_fixed}
+    subscription = Subscription(group=GROUP, topics=[topics.BRANDS]).handle(
+        BrandRegistered, until_fixed
     )
     event = brand_event()
     await harness.publish(event.to_json_bytes(), key=event.subject.encode())

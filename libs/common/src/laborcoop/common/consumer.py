@@ -14,8 +14,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field, replace
+from typing import Final, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -31,12 +31,24 @@ from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import context_from_headers, tracer
 from laborcoop.contracts import topics
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.events import EventPayload, decode
+from laborcoop.contracts.events import EventPayload
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Connection, CloudEvent, EventPayload], Awaitable[None]]
-"""Applies one event inside the runner's transaction. Raise to retry; never commit."""
+P = TypeVar("P", bound=EventPayload)
+
+Handler = Callable[[Connection, CloudEvent, P], Awaitable[None]]
+"""Applies one event, with its payload read as ``P``, inside the runner's transaction.
+
+Raise to retry; never commit."""
+
+Apply = Callable[[Connection], Awaitable[None]]
+"""One event's handler with its event and payload bound: what the runner retries."""
+
+Binder = Callable[[CloudEvent], Apply]
+"""Reads an event's ``data`` into the payload class its handler takes (``ValidationError`` when it
+does not match) and binds the handler to it. Made by :meth:`Subscription.handle`, which keeps the
+payload class and the handler's parameter the same type, so no handler narrows its payload."""
 
 DLQ_HEADERS: Final = ("dlq_error", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts")
 TRANSIENT_RETRY_S: Final = 1.0
@@ -59,11 +71,26 @@ class UndecodableRecord(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """What one consumer group reads and how it applies each event type."""
+    """What one consumer group reads and how it applies each event type.
+
+    Handlers are added with :meth:`handle`, one payload class each; ``handlers`` maps each event
+    type to its :data:`Binder`."""
 
     group: str
     topics: Sequence[str]
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Binder] = field(default_factory=dict)
+
+    def handle(self, kind: type[P], handler: Handler[P]) -> "Subscription":
+        """This subscription, with events of ``kind`` applied by ``handler``.
+
+        ``handler`` receives the payload as ``kind`` (or any base class it accepts), checked by the
+        type checker rather than at run time."""
+
+        def bind(event: CloudEvent) -> Apply:
+            payload = kind.model_validate(event.data)
+            return lambda conn: handler(conn, event, payload)
+
+        return replace(self, handlers={**self.handlers, kind.event_type: bind})
 
 
 class ConsumerRunner:
@@ -150,29 +177,28 @@ class ConsumerRunner:
         ):
             try:
                 event = _decode(record)
-                handler = self._sub.handlers.get(event.type)
-                if handler is None:
+                binder = self._sub.handlers.get(event.type)
+                if binder is None:
                     metrics.CONSUMED.labels(self._group, "skipped_unknown").inc()
                     return
-                payload = _decode_payload(event)
+                apply = _bind(binder, event)
             except UndecodableRecord as exc:
                 await self._dead_letter(dlq, record, exc, attempts=1)
                 return
-            await self._apply_with_retries(dlq, record, event, payload, handler)
+            await self._apply_with_retries(dlq, record, event, apply)
 
     async def _apply_with_retries(
         self,
         dlq: AIOKafkaProducer,
         record: ConsumerRecord[bytes, bytes],
         event: CloudEvent,
-        payload: EventPayload,
-        handler: Handler,
+        apply: Apply,
     ) -> None:
         attempts = self._settings.consumer_max_attempts
         attempt = 0
         while True:
             try:
-                outcome = await self._apply_once(event, payload, handler)
+                outcome = await self._apply_once(event, apply)
             except TRANSIENT_ERRORS as exc:
                 await self._wait_for_infrastructure(exc)
                 continue
@@ -200,7 +226,7 @@ class ConsumerRunner:
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), TRANSIENT_RETRY_S)
 
-    async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> str:
+    async def _apply_once(self, event: CloudEvent, apply: Apply) -> str:
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 """INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ($1, $2, $3)
@@ -211,7 +237,7 @@ class ConsumerRunner:
             )
             if not inserted:
                 return "duplicate"
-            await handler(conn, event, payload)
+            await apply(conn)
         return "applied"
 
     async def _dead_letter(
@@ -246,9 +272,9 @@ def _decode(record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
     return event
 
 
-def _decode_payload(event: CloudEvent) -> EventPayload:
+def _bind(binder: Binder, event: CloudEvent) -> Apply:
     try:
-        return decode(event)
+        return binder(event)
     except ValidationError as exc:
         raise UndecodableRecord(f"data does not match {event.type}: {_first_error(exc)}") from exc
 

@@ -4,6 +4,7 @@ Every event names the brand in ``subject`` and its province in ``provinces``; ``
 brand's version after the change. Payloads carry what a consumer needs without calling back.
 """
 
+from typing import Any, Final
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -135,3 +136,22 @@ def status_after(payload: EventPayload) -> BrandStatus | None:
         case BrandRetired():
             return BrandStatus.RETIRED
     return None
+
+
+BRAND_COLUMNS: Final = frozenset({"name", "province", "category", "status", "level"})
+"""What :func:`brand_columns` may name: the brand's state a consumer can keep in a copy."""
+
+
+def brand_columns(payload: EventPayload) -> dict[str, Any]:
+    """The parts of a brand's state that ``payload`` sets, by the names of :data:`BRAND_COLUMNS`.
+
+    Given once here so every copy of brands reads the events alike; a copy keeps the names it
+    needs. An event that sets none of them (an indicator report) gives ``{}``."""
+    values: dict[str, Any] = {}
+    if isinstance(payload, BrandAttributes):
+        values.update(name=payload.name, province=payload.province, category=payload.category)
+    if (status := status_after(payload)) is not None:
+        values["status"] = status
+    if isinstance(payload, BrandRecognised | BrandReinstated):
+        values["level"] = payload.level
+    return values
