@@ -15,6 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from laborcoop.common.db import Pool
+from laborcoop.common.deps import state_of
 from laborcoop.gateway.app import create_app as create_gateway
 from laborcoop.gateway.settings import GatewaySettings
 from laborcoop.registry.app import create_app as create_registry
@@ -30,8 +32,8 @@ class Running:
     settings: RegistrySettings | GatewaySettings
 
     @property
-    def pool(self) -> object:
-        return self.app.state.pool
+    def pool(self) -> Pool:
+        return state_of(self.app).pool
 
 
 @dataclass
@@ -56,15 +58,16 @@ async def system(
         topic_prefix=topic_prefix,
         database_url=await databases.fresh("laborcoop.gateway.migrations"),
     )
-    registry_app = create_registry(registry_settings)
-    gateway_app = create_gateway(gateway_settings)
+    registry_app = create_registry(registry_settings, keys=tokens.keyset())
+    gateway_app = create_gateway(
+        gateway_settings,
+        keys=tokens.keyset(),
+        transports={"registry": httpx.ASGITransport(app=registry_app)},
+    )
     async with (
-        running(registry_app, tokens.keyset()) as registry_client,
-        running(gateway_app, tokens.keyset()) as gateway_client,
+        running(registry_app) as registry_client,
+        running(gateway_app) as gateway_client,
     ):
-        gateway_app.state.upstreams["registry"] = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=registry_app), base_url="http://registry"
-        )
         yield System(
             registry=Running(registry_app, registry_client, registry_settings),
             gateway=Running(gateway_app, gateway_client, gateway_settings),

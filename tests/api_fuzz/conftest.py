@@ -20,7 +20,6 @@ from fastapi import FastAPI
 
 from laborcoop.agreements.app import create_app as create_agreements
 from laborcoop.agreements.settings import AgreementsSettings
-from laborcoop.common.auth import KeySet
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.gateway.app import create_app as create_gateway
 from laborcoop.gateway.settings import GatewaySettings
@@ -55,9 +54,8 @@ def _listening_socket() -> socket.socket:
 
 
 @contextmanager
-def serving(app: FastAPI, keys: KeySet, sock: socket.socket) -> Iterator[None]:
+def serving(app: FastAPI, sock: socket.socket) -> Iterator[None]:
     """Serve ``app`` on ``sock`` from a thread with its own loop, lifespan included."""
-    app.state.keys = keys
     config = uvicorn.Config(app, loop="asyncio", lifespan="on", log_level="warning", ws="none")
     server = _Server(config)
     errors: list[BaseException] = []
@@ -108,12 +106,13 @@ async def fuzzed(stack: Stack, databases: Databases, tokens: Tokens) -> AsyncIte
             cls, stack, topic_prefix=prefix, database_url=database_url, run_workers=False, **extra
         )
 
+    keys = tokens.keyset()
     apps = {
         "registry": create_registry(
-            await settings(RegistrySettings, "laborcoop.registry.migrations")
+            await settings(RegistrySettings, "laborcoop.registry.migrations"), keys=keys
         ),
         "agreements": create_agreements(
-            await settings(AgreementsSettings, "laborcoop.agreements.migrations")
+            await settings(AgreementsSettings, "laborcoop.agreements.migrations"), keys=keys
         ),
         "gateway": create_gateway(
             await settings(
@@ -122,18 +121,18 @@ async def fuzzed(stack: Stack, databases: Databases, tokens: Tokens) -> AsyncIte
                 registry_url=urls["registry"],
                 agreements_url=urls["agreements"],
                 placements_url=urls["pl"],
-            )
+            ),
+            keys=keys,
         ),
         "pl": create_placements(
-            await settings(PlacementsSettings, "laborcoop.placements.migrations")
+            await settings(PlacementsSettings, "laborcoop.placements.migrations"), keys=keys
         ),
     }
-    keys = tokens.keyset()
     with (
-        serving(apps["registry"], keys, socks["registry"]),
-        serving(apps["agreements"], keys, socks["agreements"]),
-        serving(apps["gateway"], keys, socks["gateway"]),
-        serving(apps["pl"], keys, socks["pl"]),
+        serving(apps["registry"], socks["registry"]),
+        serving(apps["agreements"], socks["agreements"]),
+        serving(apps["gateway"], socks["gateway"]),
+        serving(apps["pl"], socks["pl"]),
     ):
         yield FuzzedSystem(
             registry=Served("registry", urls["registry"]),

@@ -27,7 +27,8 @@ async def services(
             stack,
             topic_prefix=topic_prefix,
             database_url=await databases.fresh("laborcoop.registry.migrations"),
-        )
+        ),
+        keys=tokens.keyset(),
     )
     agreements = create_agreements(
         settings_for(
@@ -35,11 +36,12 @@ async def services(
             stack,
             topic_prefix=topic_prefix,
             database_url=await databases.fresh("laborcoop.agreements.migrations"),
-        )
+        ),
+        keys=tokens.keyset(),
     )
     async with (
-        running(registry, tokens.keyset()) as registry_client,
-        running(agreements, tokens.keyset()) as agreements_client,
+        running(registry) as registry_client,
+        running(agreements) as agreements_client,
     ):
         yield registry_client, agreements, agreements_client
 

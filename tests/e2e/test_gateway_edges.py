@@ -122,7 +122,7 @@ def gateway_towards(
             upstream_timeout_s=UPSTREAM_TIMEOUT_S,
             run_workers=False,
         )
-        async with running(create_gateway(settings), tokens.keyset()) as client:
+        async with running(create_gateway(settings, keys=tokens.keyset())) as client:
             yield client
 
     return start
@@ -141,8 +141,8 @@ async def registry_served(
         database_url=database_url,
         run_workers=False,
     )
-    app = create_registry(settings)
-    async with running(app, tokens.keyset()), served(app) as url:
+    app = create_registry(settings, keys=tokens.keyset())
+    async with running(app), served(app) as url:
         yield url, database_url
 
 

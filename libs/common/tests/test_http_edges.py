@@ -22,12 +22,13 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from laborcoop.common.api import ApiModel, decode_json
+from laborcoop.common.app import create_service_app
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.errors import Forbidden, InvalidInput, problem_responses
-from laborcoop.common.http import ServiceSpec, create_service_app
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, cursor_id
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.spec import ServiceSpec, no_use_cases
 from laborcoop.common.unit_of_work import UnitOfWork
 from laborcoop.common.versioning import IF_MATCH_PATTERN, IfMatch, check_version, if_match_allows
 from laborcoop.testing import Stack, Tokens, running, settings_for
@@ -86,17 +87,19 @@ async def touch_thing(thing_id: UUID, command: Command) -> Response:
     return await command.execute(work, _echo(200))
 
 
-SPEC = ServiceSpec(
+SPEC = ServiceSpec[ServiceSettings, None](
+    name="edges",
     title="edges",
     version="0",
     description="test app",
     routers=[router],
     migration_package="laborcoop.common.sql",
+    build=no_use_cases,
 )
 
 
 @pytest.fixture
-async def app(stack: Stack, databases: Databases, topic_prefix: str) -> FastAPI:
+async def app(stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens) -> FastAPI:
     settings = settings_for(
         ServiceSettings,
         stack,
@@ -104,12 +107,12 @@ async def app(stack: Stack, databases: Databases, topic_prefix: str) -> FastAPI:
         database_url=await databases.fresh(),
         run_workers=False,
     )
-    return create_service_app(SPEC, settings)
+    return create_service_app(SPEC, settings, keys=tokens.keyset())
 
 
 @pytest.fixture
-async def client(app: FastAPI, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(app, tokens.keyset()) as client:
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
         yield client
 
 
@@ -186,8 +189,14 @@ async def test_required_if_match_is_required_in_openapi_and_the_use_case_answers
         check_version(if_match, CURRENT_VERSION, required=True)
         return {"id": str(thing_id)}
 
-    spec = ServiceSpec(
-        title="strict", version="0", description="", routers=[strict], migration_package="x"
+    spec = ServiceSpec[ServiceSettings, None](
+        name="strict",
+        title="strict",
+        version="0",
+        description="",
+        routers=[strict],
+        migration_package="x",
+        build=no_use_cases,
     )
     settings = settings_for(
         ServiceSettings,
@@ -196,13 +205,13 @@ async def test_required_if_match_is_required_in_openapi_and_the_use_case_answers
         database_url=await databases.fresh(),
         run_workers=False,
     )
-    app = create_service_app(spec, settings)
+    app = create_service_app(spec, settings, keys=tokens.keyset())
     parameters = app.openapi()["paths"]["/v1/strict/{thing_id}"]["put"]["parameters"]
     (if_match,) = [p for p in parameters if p["name"] == "If-Match"]
     assert (if_match["in"], if_match["required"]) == ("header", True)
     assert if_match["schema"] == {"type": "string", "pattern": IF_MATCH_PATTERN}
     url = f"/v1/strict/{uuid4()}"
-    async with running(app, tokens.keyset()) as client:
+    async with running(app) as client:
         assert_problem(await client.put(url, headers=tokens.province("420000")), 403)
         assert_problem(await client.put(url, headers=tokens.province(HUNAN)), 428)
         stale = await client.put(url, headers={**tokens.province(HUNAN), "If-Match": '"1"'})

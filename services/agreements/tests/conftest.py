@@ -22,7 +22,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def agreements_app(
-    stack: Stack, databases: Databases, topic_prefix: str, clock: ManualClock
+    stack: Stack, databases: Databases, topic_prefix: str, clock: ManualClock, tokens: Tokens
 ) -> FastAPI:
     settings = settings_for(
         AgreementsSettings,
@@ -31,12 +31,10 @@ async def agreements_app(
         database_url=await databases.fresh("laborcoop.agreements.migrations"),
         run_workers=False,
     )
-    app = create_app(settings)
-    app.state.clock = clock
-    return app
+    return create_app(settings, keys=tokens.keyset(), clock=clock)
 
 
 @pytest.fixture
-async def client(agreements_app: FastAPI, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(agreements_app, tokens.keyset()) as client:
+async def client(agreements_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(agreements_app) as client:
         yield client

@@ -32,9 +32,8 @@ async def live(
         database_url=await databases.fresh("laborcoop.agreements.migrations"),
         scheduler_interval_s=0.1,
     )
-    app = create_app(settings)
-    app.state.clock = clock
-    async with running(app, tokens.keyset()) as client:
+    app = create_app(settings, keys=tokens.keyset(), clock=clock)
+    async with running(app) as client:
         yield app, client
 
 

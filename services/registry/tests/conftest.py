@@ -11,18 +11,25 @@ from laborcoop.testing.databases import Databases
 
 
 @pytest.fixture
-async def registry_app(stack: Stack, databases: Databases, topic_prefix: str) -> FastAPI:
-    settings = settings_for(
+async def registry_settings(
+    stack: Stack, databases: Databases, topic_prefix: str
+) -> RegistrySettings:
+    return settings_for(
         RegistrySettings,
         stack,
         topic_prefix=topic_prefix,
         database_url=await databases.fresh("laborcoop.registry.migrations"),
         run_workers=False,
     )
-    return create_app(settings)
 
 
 @pytest.fixture
-async def client(registry_app: FastAPI, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(registry_app, tokens.keyset()) as client:
+def registry_app(registry_settings: RegistrySettings, tokens: Tokens) -> FastAPI:
+    """The registry with the tests' key set (workers off)."""
+    return create_app(registry_settings, keys=tokens.keyset())
+
+
+@pytest.fixture
+async def client(registry_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(registry_app) as client:
         yield client

@@ -4,9 +4,10 @@ import time
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from laborcoop.common.auth import TokenSigner
+from laborcoop.registry.app import create_app
+from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Tokens
 
 BODY = {"name": "蕲春艾灸师", "province": "420000", "category": "skilled_trades"}
@@ -69,7 +70,10 @@ async def test_a_province_registers_only_for_itself(
     assert answer.json()["type"].endswith("/forbidden")
 
 
-async def test_a_service_without_a_key_set_refuses_to_start(registry_app: FastAPI) -> None:
+async def test_a_service_without_a_key_set_refuses_to_start(
+    registry_settings: RegistrySettings,
+) -> None:
+    registry_app = create_app(registry_settings)  # no keys given, no JWKS file or URL set
     with pytest.raises(RuntimeError, match="LABORCOOP_JWKS_FILE"):
         async with registry_app.router.lifespan_context(registry_app):
             pass

@@ -35,8 +35,8 @@ async def publishing(
         topic_prefix=topic_prefix,
         database_url=await databases.fresh("laborcoop.registry.migrations"),
     )
-    app = create_app(settings)
-    async with running(app, tokens.keyset()) as client:
+    app = create_app(settings, keys=tokens.keyset())
+    async with running(app) as client:
         yield app, client
 
 

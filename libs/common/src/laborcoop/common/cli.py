@@ -10,37 +10,34 @@ import asyncio
 import signal
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from laborcoop.common import dlq, migrations, serving
-from laborcoop.common.clock import utc_now
-from laborcoop.common.consumer import ConsumerRunner
-from laborcoop.common.db import connect, create_pool
-from laborcoop.common.http import (
-    Housekeeping,
-    ServiceSpec,
-    Worker,
-    WorkerContext,
-    create_service_app,
-)
+from laborcoop.common.app import create_service_app
+from laborcoop.common.db import connect
 from laborcoop.common.logging import configure_logging
-from laborcoop.common.outbox import OutboxRelay
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.spec import ServiceSpec, opened
 from laborcoop.common.telemetry import configure_tracing
+from laborcoop.common.workers import Workers, build_workers
 
-Command = Callable[[ServiceSettings, argparse.Namespace], Coroutine[Any, Any, None]]
+S = TypeVar("S", bound=ServiceSettings)
+U = TypeVar("U")
+SpecOf = ServiceSpec[Any, Any]
+
+Command = Callable[[S, argparse.Namespace], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
-class ExtraCommand:
+class ExtraCommand(Generic[S]):
     """A service's own command, e.g. ``seed``; ``arguments`` adds its options to the parser."""
 
     help: str
-    run: Command
+    run: Command[S]
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
-async def migrate(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
+async def migrate(settings: ServiceSettings, spec: SpecOf) -> list[str]:
     conn = await connect(settings.database_url.get_secret_value())
     try:
         return await migrations.migrate(conn, spec.migration_package)
@@ -48,35 +45,19 @@ async def migrate(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
         await conn.close()
 
 
-async def _run_until_signalled(*runners: Worker) -> None:
-    def stop_all() -> None:
-        for runner in runners:
-            runner.stop()
-
+async def _run_until_signalled(workers: Workers) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_all)
-    await asyncio.gather(*(r.run() for r in runners))
+        loop.add_signal_handler(sig, workers.halt)
+    await workers.run()
 
 
-async def _workers(settings: ServiceSettings, spec: ServiceSpec, *, relay: bool) -> None:
-    pool = await create_pool(
-        settings.database_url.get_secret_value(),
-        min_size=settings.db_pool_min,
-        max_size=settings.db_pool_max,
-    )
-    try:
-        if relay:
-            await _run_until_signalled(OutboxRelay(settings, pool))
-        else:
-            context = WorkerContext(settings, pool, clock=utc_now)
-            await _run_until_signalled(
-                *(ConsumerRunner(settings, pool, s) for s in spec.subscriptions),
-                *(make(context) for make in spec.workers),
-                Housekeeping(settings, pool),
-            )
-    finally:
-        await pool.close()
+async def _workers(settings: S, spec: ServiceSpec[S, U], *, relay: bool) -> None:
+    """``relay``: the outbox relay alone; otherwise what ``consume`` runs (consumers,
+    housekeeping, the service's workers). The same builder as ``serve``'s."""
+    async with opened(spec, settings) as (context, use):
+        workers = build_workers(spec, context, use, relay=relay, consume=not relay)
+        await _run_until_signalled(workers)
 
 
 async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> None:
@@ -89,9 +70,9 @@ async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> 
 
 
 def _parser(
-    spec: ServiceSpec, default_port: int, extra: Mapping[str, ExtraCommand]
+    spec: SpecOf, default_port: int, extra: Mapping[str, ExtraCommand[S]]
 ) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"laborcoop-{spec.title.split()[-1].lower()}")
+    parser = argparse.ArgumentParser(prog=f"laborcoop-{spec.name}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API (and workers)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -112,24 +93,24 @@ def _parser(
     return parser
 
 
-def _serve(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Namespace) -> None:
+def _serve(spec: ServiceSpec[S, U], settings: S, args: argparse.Namespace) -> None:
     if args.migrate:
         asyncio.run(migrate(settings, spec))
     app = create_service_app(spec, settings)
     serving.serve(app, settings, host=args.host, port=args.port)
 
 
-async def _migrate_command(spec: ServiceSpec, settings: ServiceSettings) -> None:
+async def _migrate_command(spec: SpecOf, settings: ServiceSettings) -> None:
     applied = await migrate(settings, spec)
     print(f"{len(applied)} migration(s) applied")
 
 
 def main(
-    spec: ServiceSpec,
-    settings_factory: Callable[[], ServiceSettings],
+    spec: ServiceSpec[S, U],
+    settings_factory: Callable[[], S],
     *,
     default_port: int,
-    extra: Mapping[str, ExtraCommand] | None = None,
+    extra: Mapping[str, ExtraCommand[S]] | None = None,
     argv: list[str] | None = None,
 ) -> None:
     extra = extra or {}

@@ -82,9 +82,11 @@ class Tokens:
 
 
 @asynccontextmanager
-async def running(app: FastAPI, keys: KeySet) -> AsyncIterator[httpx.AsyncClient]:
-    """Run ``app``'s lifespan (pool, relay, consumers); the client calls it in-process."""
-    app.state.keys = keys
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan (pool, relay, consumers); the client calls it in-process.
+
+    The app's seams (the tests' key set, a clock, transports) are given when it is created:
+    ``create_app(settings, keys=tokens.keyset(), clock=clock)``."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -1,5 +1,6 @@
 """The agreements service: inter-province cooperation agreements with multi-party signing."""
 
+from typing import Unpack
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -9,37 +10,37 @@ from laborcoop.agreements.consumers import BRANDS
 from laborcoop.agreements.scheduler import Scheduler
 from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
-from laborcoop.common.http import ServiceSpec, Worker, WorkerContext, create_service_app
+from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.spec import ServiceContext, ServiceSpec, Worker
 
 
-async def _build_use_cases(app: FastAPI) -> None:
-    settings: AgreementsSettings = app.state.settings
-    app.state.agreements = Agreements(settings, ZoneInfo(settings.timezone), app.state.clock)
-
-
-def _scheduler(context: WorkerContext) -> Worker:
+def _agreements(context: ServiceContext[AgreementsSettings]) -> Agreements:
     settings = context.settings
-    assert isinstance(settings, AgreementsSettings)
-    use = Agreements(settings, ZoneInfo(settings.timezone), context.clock)
-    return Scheduler(use, context.pool, settings.scheduler_interval_s)
+    return Agreements(settings, ZoneInfo(settings.timezone), context.clock)
+
+
+def _scheduler(context: ServiceContext[AgreementsSettings], use: Agreements) -> Worker:
+    return Scheduler(use, context.pool, context.settings.scheduler_interval_s)
 
 
 SPEC = ServiceSpec(
+    name="agreements",
     title="laborcoop agreements",
     version="1.0.0",
     description="Inter-province cooperation agreements (劳务协作协议): drafting, multi-party "
     "signing, amendments, activation and expiry. Events on `laborcoop.agreements.agreements`.",
     routers=[router],
     migration_package="laborcoop.agreements.migrations",
+    build=_agreements,
     subscriptions=[BRANDS],
-    on_startup=[_build_use_cases],
     workers=[_scheduler],
     openapi_tags=[
         {"name": "agreements", "description": "Cooperation agreements"},
         {"name": "operations", "description": "Health and metrics"},
     ],
+    state_aliases=["agreements"],
 )
 
 
-def create_app(settings: AgreementsSettings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or AgreementsSettings())
+def create_app(settings: AgreementsSettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
+    return create_service_app(SPEC, settings or AgreementsSettings(), **seams)

@@ -1,43 +1,51 @@
 """The gateway: the one public entry for provincial systems."""
 
+from collections.abc import Mapping
+from typing import Unpack
+
 import httpx
 from fastapi import FastAPI
 
-from laborcoop.common.http import ServiceSpec, create_service_app
+from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.gateway.api import router
 from laborcoop.gateway.projections import SUBSCRIPTION
 from laborcoop.gateway.settings import GatewaySettings
 
 
-async def open_upstreams(app: FastAPI) -> None:
-    settings: GatewaySettings = app.state.settings
+def open_upstreams(context: ServiceContext[GatewaySettings]) -> Mapping[str, httpx.AsyncClient]:
+    """One client per owning service, over ``context.transports[name]`` when a test gives one
+    (the network otherwise); closed at shutdown."""
+    settings = context.settings
     timeout = httpx.Timeout(settings.upstream_timeout_s)
-    app.state.upstreams = {
-        name: httpx.AsyncClient(base_url=url, timeout=timeout)
-        for name, url in (
-            ("registry", settings.registry_url),
-            ("agreements", settings.agreements_url),
-            ("placements", settings.placements_url),
-        )
+    urls = {
+        "registry": settings.registry_url,
+        "agreements": settings.agreements_url,
+        "placements": settings.placements_url,
     }
-
-
-async def close_upstreams(app: FastAPI) -> None:
-    for client in app.state.upstreams.values():
-        await client.aclose()
+    clients = {
+        name: httpx.AsyncClient(
+            base_url=url, timeout=timeout, transport=context.transports.get(name)
+        )
+        for name, url in urls.items()
+    }
+    for client in clients.values():
+        context.closing.push_async_callback(client.aclose)
+    return clients
 
 
 SPEC = ServiceSpec(
+    name="gateway",
     title="laborcoop gateway",
     version="1.0.0",
     description="The public API of laborcoop for provincial HR systems.",
     routers=[router],
     migration_package="laborcoop.gateway.migrations",
+    build=open_upstreams,
     subscriptions=[SUBSCRIPTION],
-    on_startup=[open_upstreams],
-    on_shutdown=[close_upstreams],
+    state_aliases=["upstreams"],
 )
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or GatewaySettings())
+def create_app(settings: GatewaySettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
+    return create_service_app(SPEC, settings or GatewaySettings(), **seams)

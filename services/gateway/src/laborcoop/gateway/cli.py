@@ -4,12 +4,11 @@ from pathlib import Path
 
 from laborcoop.common import cli
 from laborcoop.common.auth import TokenSigner
-from laborcoop.common.settings import ServiceSettings
 from laborcoop.gateway.app import SPEC
 from laborcoop.gateway.settings import GatewaySettings
 
 
-async def dev_keys(settings: ServiceSettings, args: argparse.Namespace) -> None:
+async def dev_keys(settings: GatewaySettings, args: argparse.Namespace) -> None:
     """Create the local signing key beside ``LABORCOOP_JWKS_FILE`` (development only)."""
     if settings.jwks_file is None:
         raise SystemExit("set LABORCOOP_JWKS_FILE to where the key set should be written")
@@ -27,7 +26,7 @@ def write_dev_keys(jwks_file: Path) -> None:
     jwks_file.write_text(json.dumps(signer.jwks()))
 
 
-async def dev_token(settings: ServiceSettings, args: argparse.Namespace) -> None:
+async def dev_token(settings: GatewaySettings, args: argparse.Namespace) -> None:
     """Print a token signed with the local development key."""
     if settings.environment == "production" or settings.jwks_file is None:
         raise SystemExit("dev-token works only in development with LABORCOOP_JWKS_FILE set")

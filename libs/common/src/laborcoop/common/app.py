@@ -1,0 +1,138 @@
+"""The FastAPI application every service is built from, and its lifespan.
+
+``create_service_app(spec, settings, *, clock, keys, transports)`` takes the seams a test or a
+deployment may choose as arguments; the lifespan builds everything else once (pool, use cases,
+key set, background work) into one :class:`~laborcoop.common.deps.ServiceState`, which routes
+read through typed dependencies. Nothing is set on the app from outside.
+"""
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypedDict, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from laborcoop.common.api import use_json_routes
+from laborcoop.common.auth import KeySet
+from laborcoop.common.clock import Clock, utc_now
+from laborcoop.common.deps import ServiceState
+from laborcoop.common.errors import install_problem_handlers
+from laborcoop.common.logging import configure_logging
+from laborcoop.common.middleware import install_middleware
+from laborcoop.common.operations import operations_router
+from laborcoop.common.settings import ServiceSettings
+from laborcoop.common.spec import ServiceSpec, opened
+from laborcoop.common.telemetry import configure_tracing
+from laborcoop.common.workers import build_workers
+
+S = TypeVar("S", bound=ServiceSettings)
+U = TypeVar("U")
+
+
+class Seams(TypedDict, total=False):
+    """The keyword arguments a service's ``create_app`` passes through to the factory."""
+
+    clock: Clock
+    keys: KeySet | None
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None
+
+
+@dataclass(frozen=True)
+class _Seams:
+    clock: Clock = utc_now
+    keys: KeySet | None = None
+    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+
+
+async def load_keys(settings: ServiceSettings) -> KeySet | None:
+    """The key set named by the settings (a JWKS file or URL), or ``None`` when neither is."""
+    if settings.jwks_file is not None:
+        return KeySet.from_file(
+            settings.jwks_file, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    if settings.jwks_url is not None:
+        return await KeySet.from_url(
+            settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    return None
+
+
+async def _keys(settings: ServiceSettings, given: KeySet | None) -> KeySet:
+    keys = given or await load_keys(settings)
+    if keys is None:
+        raise RuntimeError("no token key set: set LABORCOOP_JWKS_FILE or LABORCOOP_JWKS_URL")
+    return keys
+
+
+def _publish_by_name(app: FastAPI, spec: ServiceSpec[S, U], state: ServiceState[S, U]) -> None:
+    """The parts of the state under the names code outside the factory still reads:
+    ``keys`` (``auth.current_principal``), ``settings`` (``idempotency.command_request``), the
+    use cases under ``spec.state_aliases`` (``deps.from_state``, the gateway's forwarding), and
+    ``pool``/``workers`` (tests). Each goes when its readers use ``deps``' typed dependencies."""
+    app.state.keys = state.keys
+    app.state.settings = state.settings
+    app.state.pool = state.pool
+    app.state.workers = state.workers
+    for alias in spec.state_aliases:
+        setattr(app.state, alias, state.use_cases)
+
+
+def _lifespan(
+    spec: ServiceSpec[S, U], settings: S, seams: _Seams
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up opens the pool and the use cases, loads the key set and builds the background
+    work, once; shutdown stops the work, then closes the use cases' resources and the pool."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = opened(spec, settings, clock=seams.clock, transports=seams.transports)
+        async with resources as (context, use):
+            keys = await _keys(settings, seams.keys)
+            workers = build_workers(spec, context, use)
+            state = ServiceState(settings, context.pool, context.clock, keys, use, workers)
+            app.state.service = state
+            _publish_by_name(app, spec, state)
+            if settings.run_workers:
+                workers.start()
+            try:
+                yield
+            finally:
+                await workers.stop()
+
+    return lifespan
+
+
+def create_service_app(
+    spec: ServiceSpec[S, U],
+    settings: S,
+    *,
+    clock: Clock = utc_now,
+    keys: KeySet | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """The app of ``spec``. ``clock`` is the time its use cases and workers read; ``keys``, when
+    given, verify tokens instead of the settings' JWKS file or URL; ``transports`` carry the
+    named HTTP clients the use cases open (the gateway's upstreams) instead of the network."""
+    configure_logging(settings.log_level)
+    configure_tracing(
+        settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
+    )
+    seams = _Seams(clock, keys, transports or {})
+    app = FastAPI(
+        title=spec.title,
+        version=spec.version,
+        description=spec.description,
+        lifespan=_lifespan(spec, settings, seams),
+        openapi_tags=list(spec.openapi_tags),
+        # Traces and metrics are ours (TraceContextMiddleware or the OpenTelemetry instrumentor,
+        # and MetricsMiddleware): FastAPI's own would record every request a second time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    install_problem_handlers(app)
+    for router in [operations_router(spec.migration_package), *spec.routers]:
+        use_json_routes(router)  # strict JSON bodies: 415, and 422 for deep or ambiguous JSON
+        app.include_router(router)
+    install_middleware(app, settings)
+    return app
