@@ -1,7 +1,7 @@
 """Without span recording, each request still carries a trace id: continued or started."""
 
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from laborcoop.common.telemetry import TraceContextMiddleware, current_trace_id, current_traceparent
 
@@ -34,3 +34,32 @@ async def test_a_request_without_one_starts_a_trace() -> None:
     assert len(first) == 32
     assert first != second
     assert first != "0" * 32
+
+
+async def test_a_traceparent_that_is_not_utf8_starts_a_new_trace() -> None:
+    """Bytes that do not decode (an invalid traceparent) are ignored, never an error."""
+    for raw in (b"\xe9\xff", b"\x80", "00-0af7651916cd43dd8448eb211c80319c-é-01".encode()):
+        trace_id, _ = await call_raw(raw)
+        assert len(trace_id) == 32
+        assert trace_id != "0af7651916cd43dd8448eb211c80319c"
+
+
+async def call_raw(traceparent: bytes) -> tuple[str, str]:
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"traceparent", traceparent)],
+    }
+    sent: list[bytes] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])
+
+    await TraceContextMiddleware(echo_trace)(scope, receive, send)
+    trace_id, traceparent_out = b"".join(sent).decode().split()
+    return trace_id, traceparent_out

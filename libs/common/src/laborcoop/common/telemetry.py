@@ -72,8 +72,10 @@ class TraceContextMiddleware:
             return
         incoming = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
         parent = (
+            # latin-1 decodes any bytes; a traceparent that is not ASCII is simply not valid,
+            # and an invalid one is ignored (W3C Trace Context), never an error
             trace.get_current_span(
-                propagate.extract({"traceparent": incoming.decode()})
+                propagate.extract({"traceparent": incoming.decode("latin-1")})
             ).get_span_context()
             if incoming is not None
             else INVALID_SPAN_CONTEXT
