@@ -10,15 +10,17 @@ UV := python3 -m uv
 DEVSTACK := $(UV) run --frozen --no-sync --quiet laborcoop-devstack
 
 # `make run` and `make test` use separate ports and data directories, so tests never touch
-# the data of a running local system. Override any of them from the environment.
+# the data of a running local system. Override any of them from the environment. Kafka's ports
+# are below Linux's ephemeral range (32768-60999): a client retrying a stopped broker on a port
+# inside it can connect to itself and hold the port, and the broker then cannot bind it.
 RUN_STACK_DIR ?= $(CURDIR)/.devstack
 RUN_PG_PORT ?= 55432
-RUN_KAFKA_PORT ?= 59092
-RUN_KAFKA_CONTROLLER_PORT ?= 59093
+RUN_KAFKA_PORT ?= 29092
+RUN_KAFKA_CONTROLLER_PORT ?= 29093
 TEST_STACK_DIR ?= $(CURDIR)/.devstack-test
 TEST_PG_PORT ?= 56432
-TEST_KAFKA_PORT ?= 59192
-TEST_KAFKA_CONTROLLER_PORT ?= 59193
+TEST_KAFKA_PORT ?= 29192
+TEST_KAFKA_CONTROLLER_PORT ?= 29193
 
 RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(RUN_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(RUN_KAFKA_CONTROLLER_PORT)

@@ -13,7 +13,7 @@ ROOT = Path("/repo")
 def test_defaults_are_those_of_make_run() -> None:
     stack = config.from_env({}, repo_root=ROOT, as_root=False)
     assert stack.stack_dir == ROOT / ".devstack"
-    assert (stack.pg_port, stack.kafka_port, stack.kafka_controller_port) == (55432, 59092, 59093)
+    assert (stack.pg_port, stack.kafka_port, stack.kafka_controller_port) == (55432, 29092, 29093)
     assert (stack.pg_user, stack.pg_password) == ("laborcoop", "laborcoop")
     assert stack.service_ports == {
         "registry": 8101,
@@ -34,7 +34,7 @@ def test_variables_override_and_empty_ones_fall_back(tmp_path: Path) -> None:
     }
     stack = config.from_env(env, repo_root=ROOT, as_root=False)
     assert stack.stack_dir == tmp_path / "s"
-    assert (stack.pg_port, stack.kafka_port, stack.kafka_controller_port) == (57532, 59492, 59093)
+    assert (stack.pg_port, stack.kafka_port, stack.kafka_controller_port) == (57532, 59492, 29093)
     assert stack.pg_user == "laborcoop"
     assert stack.url(SERVICES[-1]) == "http://127.0.0.1:8300"
     assert stack.dsn("gateway") == "postgresql://laborcoop:laborcoop@127.0.0.1:57532/gateway"

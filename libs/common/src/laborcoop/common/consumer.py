@@ -161,6 +161,7 @@ class ConsumerRunner:
         for record in records:
             await self._process(dlq, record)
         await consumer.commit({partition: records[-1].offset + 1})
+        broker_reachable()  # the broker took the commit: an outage, if any, is over
 
     async def _process(self, dlq: AIOKafkaProducer, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}

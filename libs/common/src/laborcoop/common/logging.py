@@ -68,6 +68,9 @@ class BrokerOutageLog(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not _is_broker_error(record):
             return True
+        if _is_client_failure(record):
+            for listener in list(_failure_listeners):
+                listener()
         now = self._clock()
         if self._since is None or now - self._last_seen >= self._interval:
             self._since, self._held_back = now, 0
@@ -112,6 +115,23 @@ def _is_broker_error(record: logging.LogRecord) -> bool:
         return True
     from_client = record.name == _KAFKA_CLIENT or record.name.startswith(_KAFKA_CLIENT + ".")
     return from_client and record.levelno >= logging.WARNING
+
+
+def _is_client_failure(record: logging.LogRecord) -> bool:
+    """An error of the Kafka client itself (a connection refused, a metadata request failed)."""
+    return record.name.startswith(_KAFKA_CLIENT) and record.levelno >= logging.ERROR
+
+
+_failure_listeners: list[Callable[[], None]] = []
+
+
+def on_broker_failure(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` (on the thread that logs, the event loop's for aiokafka) whenever the
+    Kafka client reports a failure; returns the function that stops it. The relay uses it to
+    give up a batch at the first sign of an outage instead of letting the client retry its
+    connection in a tight loop until the request times out."""
+    _failure_listeners.append(listener)
+    return lambda: _failure_listeners.remove(listener)
 
 
 _broker_log = BrokerOutageLog()

@@ -13,17 +13,17 @@ import zlib
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from opentelemetry import trace
 
 from laborcoop.common import metrics
 from laborcoop.common.db import Pool, connect
 from laborcoop.common.kafka import ensure_topics, new_producer
-from laborcoop.common.logging import BROKER_ERROR, broker_reachable
+from laborcoop.common.logging import BROKER_ERROR, broker_reachable, on_broker_failure
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import (
     context_from_traceparent,
@@ -86,12 +86,15 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lock_lost = asyncio.Event()
+        self._interrupted = asyncio.Event()  # stopping or lock lost: ends a pause
+        self._broker_failed = asyncio.Event()
         self.is_leader = False
         self._lock_key = zlib.crc32(f"laborcoop.relay.{self._service}".encode())
         self._topics = sorted({s.topic for s in all_specs() if s.service == self._service})
 
     def stop(self) -> None:
         self._stopping.set()
+        self._interrupted.set()
         self._wake.set()
 
     async def run(self) -> None:
@@ -123,16 +126,21 @@ class OutboxRelay:
         metrics.RELAY_LEADER.labels(self._service).set(1)
         self.is_leader = True
         self._lock_lost.clear()
+        if not self._stopping.is_set():
+            self._interrupted.clear()
         conn.add_termination_listener(self._on_lock_lost)
+        stop_listening = on_broker_failure(self._broker_failed.set)
         try:
             await conn.add_listener(CHANNEL, self._on_notify)
             await self._relay_while_leader()
         finally:
+            stop_listening()
             self.is_leader = False
 
     def _on_lock_lost(self, *_: object) -> None:
         log.warning("relay lost its lock connection; standing down")
         self._lock_lost.set()
+        self._interrupted.set()
         self._wake.set()
 
     def _on_notify(self, *_: object) -> None:
@@ -155,7 +163,7 @@ class OutboxRelay:
                     )
                     await _stop_quietly(producer)
                     producer = None
-                    await self._sleep(self._settings.relay_poll_interval_s)
+                    await self._pause(self._settings.relay_poll_interval_s)
                     continue
                 if relayed:
                     broker_reachable()  # the broker acknowledged: an outage, if any, is over
@@ -177,10 +185,16 @@ class OutboxRelay:
                 extra={"error": repr(exc), BROKER_ERROR: True},
             )
             await _stop_quietly(producer)
-            await self._sleep(self._settings.relay_poll_interval_s)
+            await self._pause(self._settings.relay_poll_interval_s)
             return None
         broker_reachable()  # the producer bootstrapped from the broker
         return producer
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait after a broker failure: new rows do not cut it short (under load they would
+        turn the retries into a tight loop), only stopping or losing the lock does."""
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._interrupted.wait(), seconds)
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
@@ -198,10 +212,11 @@ class OutboxRelay:
         rows = await self._fetch(after_id=0)
         try:
             while rows and not self._stopping.is_set() and not self._lock_lost.is_set():
+                self._broker_failed.clear()
                 acks = [await self._send(producer, row) for row in rows]
                 fetching = asyncio.create_task(self._fetch(after_id=rows[-1]["id"]))
                 try:
-                    await asyncio.gather(*acks)
+                    await self._acknowledged(acks)
                 except BaseException:
                     fetching.cancel()
                     raise
@@ -215,6 +230,23 @@ class OutboxRelay:
                 await deleting
         await self.report_backlog()
         return total
+
+    async def _acknowledged(self, acks: "list[asyncio.Future[object]]") -> None:
+        """Wait until the broker acknowledged every send; give up (rows kept) as soon as the
+        Kafka client reports a failure, rather than while it retries until the timeout."""
+        every_ack: asyncio.Future[list[object]] = asyncio.gather(*acks)
+        failure: asyncio.Future[object] = asyncio.ensure_future(self._broker_failed.wait())
+        watched: set[asyncio.Future[Any]] = {every_ack, failure}
+        try:
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            failure.cancel()
+        if not every_ack.done():
+            every_ack.cancel()
+            with suppress(asyncio.CancelledError, KafkaError):
+                await every_ack
+            raise KafkaConnectionError("the kafka client reported a failure; batch given up")
+        every_ack.result()
 
     async def _fetch(self, *, after_id: int) -> list[asyncpg.Record]:
         return await self._pool.fetch(

@@ -110,7 +110,7 @@ class ServiceSettings(BaseSettings):
     )
 
     kafka_bootstrap: str = Field(
-        default="127.0.0.1:59092",
+        default="127.0.0.1:29092",
         description="Kafka bootstrap servers, comma-separated `host:port`.",
     )
     topic_prefix: str = Field(

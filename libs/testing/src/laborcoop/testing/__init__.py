@@ -37,8 +37,8 @@ class Stack:
         return cls(
             stack_dir=Path(os.environ.get("LABORCOOP_STACK_DIR", root / ".devstack-test")),
             pg_port=int(os.environ.get("LABORCOOP_PG_PORT", "56432")),
-            kafka_port=int(os.environ.get("LABORCOOP_KAFKA_PORT", "59192")),
-            kafka_controller_port=int(os.environ.get("LABORCOOP_KAFKA_CONTROLLER_PORT", "59193")),
+            kafka_port=int(os.environ.get("LABORCOOP_KAFKA_PORT", "29192")),
+            kafka_controller_port=int(os.environ.get("LABORCOOP_KAFKA_CONTROLLER_PORT", "29193")),
         )
 
     def environment(self) -> dict[str, str]:
