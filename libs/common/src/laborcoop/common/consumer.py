@@ -52,6 +52,7 @@ payload class and the handler's parameter the same type, so no handler narrows i
 
 DLQ_HEADERS: Final = ("dlq_error", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts")
 TRANSIENT_RETRY_S: Final = 1.0
+CLIENT_RETRY_BACKOFF_MS: Final = 500
 TRANSIENT_ERRORS: Final = (
     OSError,
     asyncio.TimeoutError,
@@ -137,6 +138,10 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            # While the broker is down the client retries fetches, coordinator look-ups and
+            # metadata every retry_backoff; aiokafka's 100 ms makes that dozens of connection
+            # attempts (and error records) a second per consumer.
+            retry_backoff_ms=CLIENT_RETRY_BACKOFF_MS,
         )
         dlq = new_producer(self._settings, client_id=f"{self._group}-dlq")
         await consumer.start()

@@ -161,7 +161,7 @@ class OutboxRelay:
                         "publishing failed; rows kept",
                         extra={"error": repr(exc), BROKER_ERROR: isinstance(exc, KafkaError)},
                     )
-                    await _stop_quietly(producer)
+                    await _abandon(producer)
                     producer = None
                     await self._pause(self._settings.relay_poll_interval_s)
                     continue
@@ -305,3 +305,16 @@ class OutboxRelay:
 async def _stop_quietly(producer: AIOKafkaProducer) -> None:
     with suppress(Exception):
         await producer.stop()
+
+
+async def _abandon(producer: AIOKafkaProducer) -> None:
+    """Close a producer whose sends were given up, at once.
+
+    ``stop()`` first flushes what is pending, and while the broker is down aiokafka's sender
+    retries that flush in a tight loop until the request timeout (its own issue #496). The rows
+    stay in the outbox, so the pending sends are worth nothing: cancelling the sender first makes
+    ``stop()`` close at once. (A private attribute: without it this is a plain ``stop()``.)"""
+    sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    if isinstance(sender_task, asyncio.Task):
+        sender_task.cancel()
+    await _stop_quietly(producer)
