@@ -5,7 +5,9 @@ import httpx
 from fastapi import FastAPI
 
 from laborcoop.agreements.seed import seed
+from laborcoop.agreements.service import Agreements
 from laborcoop.common.db import Pool
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 SH = "310000"
@@ -24,7 +26,8 @@ async def _counts(pool: Pool) -> tuple[int, int, int]:
 async def test_seed_after_a_demo_agreement_was_terminated_leaves_it_terminated(
     agreements_app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    pool, use = agreements_app.state.pool, agreements_app.state.agreements
+    pool, use = agreements_app.state.pool, state_of(agreements_app).use_cases
+    assert isinstance(use, Agreements)
     assert await seed(pool, use) == 4
     agreement_id = await pool.fetchval(
         "SELECT id FROM agreements WHERE terms->>'title' = '深化沪滇劳务协作'"

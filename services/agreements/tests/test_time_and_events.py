@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from laborcoop.agreements.app import create_app
 from laborcoop.agreements.seed import DEMO_AGREEMENTS, seed
+from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common.clock import ManualClock
+from laborcoop.common.deps import state_of
 from laborcoop.contracts import decode, topics
 from laborcoop.contracts.agreements import AgreementActivated, AgreementExpired
 from laborcoop.contracts.envelope import CloudEvent
@@ -127,7 +129,8 @@ async def test_every_change_is_one_event_in_order_with_the_right_provinces(
 async def test_seed_adds_the_four_conference_agreements_once(
     agreements_app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    use = agreements_app.state.agreements
+    use = state_of(agreements_app).use_cases
+    assert isinstance(use, Agreements)
     assert await seed(agreements_app.state.pool, use) == 4
     assert await seed(agreements_app.state.pool, use) == 0
     page = (await client.get("/v1/agreements?status=active", headers=tokens.observer())).json()

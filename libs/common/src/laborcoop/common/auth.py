@@ -21,6 +21,7 @@ from fastapi import Depends, Request
 from jwt import PyJWK, PyJWKSet
 from jwt.algorithms import OKPAlgorithm
 
+from laborcoop.common.deps import state_of
 from laborcoop.common.errors import Forbidden, Unauthorized
 from laborcoop.common.principal import Principal, Role
 from laborcoop.contracts.provinces import is_province_code
@@ -195,7 +196,7 @@ async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith(_bearer_prefix):
         raise Unauthorized("missing bearer token")
-    keys: KeySet = request.app.state.keys
+    keys = state_of(request.app).keys
     token = header[len(_bearer_prefix) :].strip()
     await keys.refresh_for(token)
     return keys.verify(token)

@@ -21,7 +21,7 @@ from pydantic import WithJsonSchema
 from laborcoop.common.api import BODY, JsonRequest, decode_json
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
-from laborcoop.common.deps import DbPool
+from laborcoop.common.deps import DbPool, state_of
 from laborcoop.common.errors import InvalidInput, Problem
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.unit_of_work import UnitOfWork, Write
@@ -157,7 +157,7 @@ async def command_request(
     return CommandRequest(
         principal=principal,
         pool=pool,
-        settings=request.app.state.settings,
+        settings=state_of(request.app).settings,
         key=idempotency_key,
         method=request.method,
         path=request.url.path,

@@ -19,7 +19,7 @@ from laborcoop.agreements.service import Agreements
 from laborcoop.common import history
 from laborcoop.common.api import CalendarDate
 from laborcoop.common.auth import CurrentPrincipal, Principal
-from laborcoop.common.deps import DbPool, from_state
+from laborcoop.common.deps import DbPool, use_cases
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
 ProvinceQuery = Annotated[ProvinceCode | None, Query()]
-Use = Annotated[Agreements, from_state("agreements", Agreements)]
+Use = Annotated[Agreements, use_cases(Agreements)]
 LOCATION = "/v1/agreements/{id}"
 AGREEMENT = Representation(AgreementOut.of, LOCATION)
 """The answer to a command: its caller acted as a party, so it sees the whole agreement."""

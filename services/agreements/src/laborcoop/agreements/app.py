@@ -38,7 +38,6 @@ SPEC = ServiceSpec(
         {"name": "agreements", "description": "Cooperation agreements"},
         {"name": "operations", "description": "Health and metrics"},
     ],
-    state_aliases=["agreements"],
 )
 
 

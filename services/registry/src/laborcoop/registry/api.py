@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from laborcoop.common import history
 from laborcoop.common.api import NfcText
 from laborcoop.common.auth import CurrentPrincipal
-from laborcoop.common.deps import DbPool, from_state
+from laborcoop.common.deps import DbPool, use_cases
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
@@ -46,7 +46,7 @@ from laborcoop.registry.service import Registry
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
 BrandId = Annotated[UUID, Path(description="The brand's id")]
-Use = Annotated[Registry, from_state("registry", Registry)]
+Use = Annotated[Registry, use_cases(Registry)]
 BRAND = Representation(BrandOut.of, "/v1/brands/{id}")
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -28,7 +28,6 @@ SPEC = ServiceSpec(
         {"name": "brands", "description": "Labour brands, their lifecycle and indicators"},
         {"name": "operations", "description": "Health and metrics"},
     ],
-    state_aliases=["registry"],
 )
 
 
