@@ -105,8 +105,8 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = Field(
         default=10,
         ge=1,
-        description="Maximum connections of the `serve` process's pool. The `relay` and "
-        "`consume` commands use a pool of 2–10 regardless; `seed` one of 1–2.",
+        description="Maximum connections of a process's pool (`serve`, `relay`, `consume` and "
+        "`seed` alike).",
     )
 
     kafka_bootstrap: str = Field(
