@@ -74,7 +74,13 @@ FROM g
 
 _BRAND_VIEW = f"""
 INSERT INTO brand_view (brand_id, name, province, category, status, level, version, updated_at)
-SELECT gen_random_uuid(), '品牌' || g, {_PROVINCE}, 'services', 'registered', NULL, 1, now()
+SELECT gen_random_uuid(), '品牌' || g, {_PROVINCE},
+       (ARRAY['skilled_trades', 'production_life_services', 'culture_tourism',
+              'livelihood_support', 'intangible_heritage', 'emerging_industries',
+              'agriculture'])[1 + g % 7],
+       (ARRAY['registered', 'recognised', 'recognised', 'suspended', 'retired'])[1 + g / 7 % 5],
+       (ARRAY[NULL, 'city', 'province', 'national'])[1 + g / 3 % 4],
+       1, now()
 FROM generate_series(1, {ROWS}) AS g
 """
 
@@ -217,20 +223,29 @@ async def test_agreement_list_filters_use_their_index(
     _assert_served(await _plan(agreements_db, mode, sql, args), ways)
 
 
+G = gateway.BrandFilter
+GATEWAY_CASES = [
+    ("none", G(), ordered("brand_view_pkey")),
+    ("province", G(province="310000"), ordered("brand_view_province")),
+    ("category", G(category="culture_tourism"), ordered("brand_view_category")),
+    ("status", G(status="suspended"), ordered("brand_view_status")),
+    ("level", G(level="national"), ordered("brand_view_level")),
+]
+
+
 @pytest.mark.parametrize("mode", PLAN_MODES)
 @pytest.mark.parametrize("after", [None, CURSOR], ids=["first", "next"])
-@pytest.mark.parametrize(
-    ("province", "index"), [(None, "brand_view_pkey"), ("310000", "brand_view_province")]
-)
-async def test_gateway_brand_list_uses_its_index(
+@pytest.mark.parametrize(("where", "ways"), [c[1:] for c in GATEWAY_CASES],
+                         ids=[c[0] for c in GATEWAY_CASES])  # fmt: skip
+async def test_gateway_brand_list_filters_use_their_index(
     gateway_db: "asyncpg.Connection[Any]",
     mode: str,
     after: UUID | None,
-    province: str | None,
-    index: str,
+    where: gateway.BrandFilter,
+    ways: tuple[Way, ...],
 ) -> None:
-    sql, args = gateway.brands_query(province=province, after=after, limit=PAGE)
-    _assert_served(await _plan(gateway_db, mode, sql, args), ordered(index))
+    sql, args = gateway.brands_query(where, after=after, limit=PAGE)
+    _assert_served(await _plan(gateway_db, mode, sql, args), ways)
 
 
 async def test_the_filters_still_find_what_they_name(
@@ -260,3 +275,22 @@ async def test_the_filters_still_find_what_they_name(
     )
     assert len(corridors) == len(origin)
     assert all(r["corridors"][0].startswith("310000>") for r in corridors)
+
+
+async def test_the_gateway_filters_still_find_what_they_name(
+    gateway_db: "asyncpg.Connection[Any]",
+) -> None:
+    await gateway_db.execute("SET plan_cache_mode = auto")
+    where = gateway.BrandFilter(province="310000", category="agriculture", level="city")
+    found = await gateway.brands(gateway_db, where, after=None, limit=PAGE)
+    assert found
+    assert all(
+        (r["province"], r["category"], r["level"]) == ("310000", "agriculture", "city")
+        for r in found
+    )
+    assert [r["id"] for r in found] == sorted(r["id"] for r in found)
+    retired = await gateway.brands(
+        gateway_db, gateway.BrandFilter(status="retired"), after=CURSOR, limit=PAGE
+    )
+    assert len(retired) == PAGE
+    assert all(r["status"] == "retired" and r["id"] > CURSOR for r in retired)

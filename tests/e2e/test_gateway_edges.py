@@ -8,13 +8,17 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import pytest
 
+from laborcoop.agreements.app import create_app as create_agreements
+from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common.auth import KeySet
 from laborcoop.gateway import cli
 from laborcoop.gateway.app import create_app as create_gateway
@@ -29,6 +33,7 @@ HUNAN = "430000"
 UPSTREAM_TIMEOUT_S = 1.0
 
 GatewayTowards = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
+GatewayOver = Callable[[httpx.AsyncBaseTransport], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 async def register(client: httpx.AsyncClient, tokens: Tokens, name: str) -> dict[str, Any]:
@@ -354,3 +359,303 @@ async def test_a_deeply_nested_cursor_is_422(system: System, tokens: Tokens) -> 
     )
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["cursor"]
+
+
+# -- answers relayed from the owner ------------------------------------------------------------
+
+
+@dataclass
+class Owners:
+    """The gateway in front of an in-process registry and agreements service (no background
+    work), with a client for each."""
+
+    gateway: httpx.AsyncClient
+    registry: httpx.AsyncClient
+    agreements: httpx.AsyncClient
+
+    def owner(self, path: str) -> httpx.AsyncClient:
+        return self.agreements if path.startswith("/v1/agreements") else self.registry
+
+
+@pytest.fixture
+async def owners(
+    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
+) -> AsyncIterator[Owners]:
+    async def database(package: str) -> dict[str, Any]:
+        url = await databases.fresh(package)
+        return {"topic_prefix": topic_prefix, "database_url": url, "run_workers": False}
+
+    registry_app = create_registry(
+        settings_for(RegistrySettings, stack, **await database("laborcoop.registry.migrations")),
+        keys=tokens.keyset(),
+    )
+    agreements_app = create_agreements(
+        settings_for(
+            AgreementsSettings, stack, **await database("laborcoop.agreements.migrations")
+        ),
+        keys=tokens.keyset(),
+    )
+    gateway_app = create_gateway(
+        settings_for(GatewaySettings, stack, **await database("laborcoop.gateway.migrations")),
+        keys=tokens.keyset(),
+        transports={
+            "registry": httpx.ASGITransport(app=registry_app),
+            "agreements": httpx.ASGITransport(app=agreements_app),
+        },
+    )
+    async with (
+        running(registry_app) as registry,
+        running(agreements_app) as agreements,
+        running(gateway_app) as gateway,
+    ):
+        yield Owners(gateway, registry, agreements)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", f"/v1/brands/{uuid4()}"),
+        ("PUT", f"/v1/brands/{uuid4()}/recognition"),
+        ("DELETE", "/v1/agreements"),
+        ("PATCH", f"/v1/agreements/{uuid4()}"),
+        ("PUT", f"/v1/agreements/{uuid4()}/history"),
+    ],
+)
+async def test_a_405_of_the_owner_keeps_its_allow(
+    owners: Owners, tokens: Tokens, method: str, path: str
+) -> None:
+    """RFC 9110 §15.5.6: a 405 names the methods the resource has; the owner knows them."""
+    hunan = tokens.province(HUNAN)
+    direct = await owners.owner(path).request(method, path, headers=hunan)
+    assert direct.status_code == 405, direct.text
+    forwarded = await owners.gateway.request(method, path, headers=hunan)
+    assert forwarded.status_code == 405, forwarded.text
+    assert forwarded.headers["content-type"] == "application/problem+json"
+    assert forwarded.headers.get("allow") == direct.headers["allow"]
+
+
+@pytest.fixture
+def gateway_over(
+    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
+) -> GatewayOver:
+    """A gateway (no background work) whose registry and agreements are the given transport."""
+
+    @asynccontextmanager
+    async def start(owner: httpx.AsyncBaseTransport) -> AsyncIterator[httpx.AsyncClient]:
+        settings = settings_for(
+            GatewaySettings,
+            stack,
+            topic_prefix=topic_prefix,
+            database_url=await databases.fresh("laborcoop.gateway.migrations"),
+            run_workers=False,
+        )
+        transports = {"registry": owner, "agreements": owner}
+        app = create_gateway(settings, keys=tokens.keyset(), transports=transports)
+        async with running(app) as client:
+            yield client
+
+    return start
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "value"),
+    [
+        (401, "WWW-Authenticate", 'Bearer realm="laborcoop", error="invalid_token"'),
+        (405, "Allow", "GET, PATCH"),
+        (415, "Accept-Post", "application/json"),
+        (415, "Accept-Patch", "application/json"),
+        (429, "Retry-After", "7"),
+        (503, "Retry-After", "30"),
+    ],
+)
+async def test_the_owners_answer_headers_reach_the_client(
+    gateway_over: GatewayOver,
+    tokens: Tokens,
+    status: int,
+    header: str,
+    value: str,
+) -> None:
+    """What a refusal tells the client to do next is relayed; the owner's other headers are not."""
+
+    def owner(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status,
+            headers={header: value, "Set-Cookie": "owner=1", "X-Owner-Internal": "1"},
+            content=b'{"type": "about:blank", "status": %d}' % status,
+        )
+
+    async with gateway_over(httpx.MockTransport(owner)) as gateway:
+        answer = await gateway.patch(f"/v1/brands/{uuid4()}", headers=tokens.province(HUNAN))
+    assert answer.status_code == status
+    assert answer.headers.get(header) == value
+    assert "set-cookie" not in answer.headers
+    assert "x-owner-internal" not in answer.headers
+
+
+# -- query parameters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/v1/brands/{uuid4()}/history",
+        "/v1/agreements",
+        f"/v1/agreements/{uuid4()}/history",
+        "/v1/brands",
+    ],
+)
+async def test_a_forwarded_query_string_reaches_the_owner_byte_for_byte(
+    gateway_over: GatewayOver,
+    tokens: Tokens,
+    path: str,
+) -> None:
+    """The owner declares and checks the parameters: a repeated one stays repeated, an unknown
+    one reaches it (the gateway refuses none), the encoding is the caller's."""
+    seen: list[bytes] = []
+
+    def owner(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.query)
+        return httpx.Response(200, json={})
+
+    query = b"limit=5&limit=6&bogus=%E5%93%81+x&flag"
+    async with gateway_over(httpx.MockTransport(owner)) as gateway:
+        method = "POST" if path == "/v1/brands" else "GET"
+        answer = await gateway.request(
+            method, f"{path}?{query.decode()}", headers=tokens.province(HUNAN)
+        )
+    assert answer.status_code == 200, answer.text
+    assert seen == [query]
+
+
+async def test_a_forwarded_query_string_is_checked_by_its_owner(
+    owners: Owners, tokens: Tokens
+) -> None:
+    hunan = tokens.province(HUNAN)
+    brand = await register(owners.gateway, tokens, "湘潭湘莲工")
+    history = f"/v1/brands/{brand['id']}/history"
+    for path, accepted, refused in [
+        (history, {"limit": "1"}, "limits"),
+        ("/v1/agreements", {"party": HUNAN, "kind": "bilateral"}, "partie"),
+    ]:
+        answer = await owners.gateway.get(path, params=accepted, headers=hunan)
+        assert answer.status_code == 200, answer.text
+        answer = await owners.gateway.get(path, params={**accepted, refused: "1"}, headers=hunan)
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert (error["field"], error["code"]) == (refused, "unknown_parameter")
+
+
+def cursor_after(after: UUID) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": str(after)}).encode()).decode().rstrip("=")
+
+
+LISTS: list[tuple[str, str, dict[str, str]]] = [
+    (
+        "registry",
+        "/v1/brands",
+        {
+            "province": HUNAN,
+            "category": "skilled_trades",
+            "level": "province",
+            "status": "recognised",
+            "occupation": "4-03-02-09",
+            "q": "茶",
+        },
+    ),
+    (
+        "agreements",
+        "/v1/agreements",
+        {
+            "party": HUNAN,
+            "kind": "bilateral",
+            "status": "active",
+            "area": "job_matching",
+            "brand": str(uuid4()),
+            "origin": HUNAN,
+            "destination": "320000",
+            "active_on": "2025-06-01",
+        },
+    ),
+    (
+        "gateway",
+        "/v1/brands",
+        {"province": HUNAN, "category": "skilled_trades", "level": "city", "status": "recognised"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "path", "filters"), LISTS, ids=[s for s, *_ in LISTS])
+async def test_a_list_takes_every_documented_parameter_and_refuses_any_other(
+    owners: Owners, tokens: Tokens, service: str, path: str, filters: dict[str, str]
+) -> None:
+    client: httpx.AsyncClient = getattr(owners, service)
+    document = (await client.get("/openapi.json")).json()
+    parameters = document["paths"][path]["get"]["parameters"]
+    documented = {p["name"] for p in parameters if p["in"] == "query"}
+    assert documented == {*filters, "limit", "cursor"}
+    every = {**filters, "limit": "10", "cursor": cursor_after(uuid4())}
+    hunan = tokens.province(HUNAN)
+    answer = await client.get(path, params=every, headers=hunan)
+    assert answer.status_code == 200, answer.text
+
+    unknown = {"sort": "name", "Province": HUNAN}
+    answer = await client.get(path, params={**every, **unknown}, headers=hunan)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    errors = answer.json()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [
+        ("Province", "unknown_parameter"),
+        ("sort", "unknown_parameter"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("category", "bogus"), ("status", "active"), ("level", "global"), ("province", "43")],
+)
+async def test_the_gateway_list_refuses_a_value_its_filter_does_not_know(
+    owners: Owners, tokens: Tokens, parameter: str, value: str
+) -> None:
+    answer = await owners.gateway.get(
+        "/v1/brands", params={parameter: value}, headers=tokens.observer()
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == [parameter]
+
+
+async def test_the_gateway_list_filters_by_category_status_and_level(
+    system: System, tokens: Tokens
+) -> None:
+    hunan = tokens.province(HUNAN)
+    gateway = system.gateway.client
+    trade = await register(gateway, tokens, "湘军电工")
+    tourism = (
+        await gateway.post(
+            "/v1/brands",
+            json={"name": "张家界导游", "province": HUNAN, "category": "culture_tourism"},
+            headers=hunan,
+        )
+    ).json()
+    recognised = await gateway.post(
+        f"/v1/brands/{tourism['id']}/recognition", json={"level": "province"}, headers=hunan
+    )
+    assert recognised.status_code == 200, recognised.text
+
+    async def listed(**filters: str) -> set[str]:
+        page = await gateway.get("/v1/brands", params=filters, headers=hunan)
+        assert page.status_code == 200, page.text
+        return {b["name"] for b in page.json()["items"]}
+
+    async def projected() -> bool:
+        page = await gateway.get("/v1/brands", headers=hunan)
+        levels = {b["name"]: b["level"] for b in page.json()["items"]}
+        return levels == {"湘军电工": None, "张家界导游": "province"}
+
+    await eventually(projected)
+    assert await listed() == {"湘军电工", "张家界导游"}
+    assert await listed(category="culture_tourism") == {"张家界导游"}
+    assert await listed(category="skilled_trades") == {trade["name"]}
+    assert await listed(status="registered") == {"湘军电工"}
+    assert await listed(status="recognised", level="province") == {"张家界导游"}
+    assert await listed(level="national") == set()
+    assert await listed(category="skilled_trades", status="recognised") == set()

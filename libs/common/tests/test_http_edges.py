@@ -1,5 +1,6 @@
 """The edges every service gets from the app factory: strict JSON bodies (415, duplicate keys,
-depth), bounded cursors and fingerprints, If-Match as RFC 9110 means it, and complete ``Allow``.
+depth), bounded cursors and fingerprints, If-Match as RFC 9110 means it, complete ``Allow``, and
+no query parameter a route does not declare.
 
 The routes below are declared on a plain ``APIRouter``, as the services declare theirs, so these
 tests show that ``create_service_app`` applies the rules to any service's routes.
@@ -10,18 +11,18 @@ import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from laborcoop.common.api import ApiModel, decode_json
+from laborcoop.common.api import ApiModel, decode_json, forwards_its_query
 from laborcoop.common.app import create_service_app
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.errors import Forbidden, InvalidInput, problem_responses
@@ -85,6 +86,30 @@ async def touch_thing(thing_id: UUID, command: Command) -> Response:
         return {"touched": str(thing_id)}
 
     return await command.execute(work, _echo(200))
+
+
+def page_size(size: Annotated[int, Query(alias="page-size", ge=1)] = 10) -> int:
+    return size
+
+
+@router.get("/{thing_id}/related", summary="Related", responses=problem_responses())
+async def related_things(
+    thing_id: UUID,
+    principal: CurrentPrincipal,
+    size: Annotated[int, Depends(page_size)],
+    name: str | None = None,
+) -> dict[str, Any]:
+    return {"size": size, "name": name}
+
+
+@router.api_route(
+    "/{thing_id}/elsewhere/{rest:path}",
+    methods=["GET", "POST"],
+    include_in_schema=False,
+    dependencies=[Depends(forwards_its_query)],
+)
+async def elsewhere(request: Request, thing_id: UUID, rest: str) -> dict[str, Any]:
+    return {"query": request.scope["query_string"].decode()}
 
 
 SPEC = ServiceSpec[ServiceSettings, None](
@@ -435,3 +460,59 @@ async def test_a_405_allows_every_method_of_the_path(
     answer = await client.request(method, path, headers=tokens.province(HUNAN))
     assert_problem(answer, 405)
     assert {m.strip() for m in answer.headers["allow"].split(",")} == allowed
+
+
+# --- query parameters --------------------------------------------------------------------------
+
+
+async def test_the_declared_query_parameters_are_accepted(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """Those of the route and of its dependencies, by the name the client sends (the alias)."""
+    answer = await client.get(
+        f"/v1/things/{uuid4()}/related",
+        params={"page-size": "3", "name": "x"},
+        headers=tokens.province(HUNAN),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"size": 3, "name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "refused"),
+    [
+        ("GET", "/v1/things", "cursr=abc", ["cursr"]),
+        ("GET", "/v1/things/{id}", "expand=all", ["expand"]),
+        ("GET", "/v1/things/{id}/related", "size=3&page-size=3&name=x&Name=y", ["Name", "size"]),
+        ("GET", "/v1/things/{id}/related", "page_size=3", ["page_size"]),
+        ("POST", "/v1/things/{id}/touch", "dry_run=1", ["dry_run"]),
+        ("POST", "/v1/things", "name=x", ["name"]),
+    ],
+)
+async def test_an_undeclared_query_parameter_is_a_422_naming_it(
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    method: str,
+    path: str,
+    query: str,
+    refused: list[str],
+) -> None:
+    """As an unknown body field is: a misspelt filter would otherwise answer unfiltered."""
+    url = f"{path.format(id=uuid4())}?{query}"
+    headers = {**tokens.province(HUNAN), "Idempotency-Key": f"query-{uuid4()}"}
+    answer = await client.request(method, url, json={"name": "x"}, headers=headers)
+    assert_problem(answer, 422)
+    errors = answer.json()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [(f, "unknown_parameter") for f in refused]
+
+
+async def test_a_route_that_forwards_its_query_refuses_none(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    query = "anything=1&anything=2&q=%E5%93%81"
+    for method in ("GET", "POST"):
+        answer = await client.request(
+            method, f"/v1/things/{uuid4()}/elsewhere/a/b?{query}", headers=tokens.province(HUNAN)
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"query": query}

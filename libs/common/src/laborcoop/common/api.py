@@ -5,7 +5,7 @@ one strict decoder of JSON from clients (bodies, cursors, idempotency fingerprin
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import date
 from itertools import accumulate
 from typing import Annotated, Any, Final
@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from laborcoop.common.errors import (
     BODY_PROBLEMS,
+    FieldError,
     InvalidInput,
     UnsupportedMediaType,
     problem_responses,
@@ -179,21 +180,73 @@ _BODY_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
+def forwards_its_query() -> None:
+    """A dependency that marks a route sending its query string on, unchanged, to the service
+    that owns the resource (the gateway's forwarding routes): the owner declares the parameters
+    and refuses the ones it does not know, so such a route declares none and refuses none."""
+
+
+def _declared_query(route: APIRoute) -> frozenset[str] | None:
+    """The query parameter names ``route`` declares (its own and its dependencies'), or
+    ``None`` for a route that :func:`forwards_its_query`. Parameters of an ``include_router``
+    dependency are not seen: the app factory includes routers without dependencies."""
+    if _depends_on(route.dependant, forwards_its_query):
+        return None
+    return frozenset(_query_names(route.dependant))
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    for parameter in dependant.query_params:
+        model = parameter.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):  # a query parameter model
+            yield from (field.alias or name for name, field in model.model_fields.items())
+        else:
+            yield parameter.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def _refuse_undeclared_query(request: Request, declared: frozenset[str]) -> None:
+    """A 422 naming each query parameter the route does not declare, as an unknown body field
+    is refused (:class:`ApiModel`): a misspelt or unsupported filter silently ignored would
+    answer an unfiltered list that looks like a filtered one."""
+    unknown = request.query_params.keys() - declared
+    if not unknown:
+        return
+    takes = f"it takes {', '.join(sorted(declared))}" if declared else "it takes none"
+    raise InvalidInput(
+        [
+            FieldError(
+                field=name,
+                message=f"not a query parameter of this operation ({takes})",
+                code="unknown_parameter",
+            )
+            for name in sorted(unknown)
+        ]
+    )
+
+
 class JsonRoute(APIRoute):
-    """A route whose JSON body is parsed by :func:`decode_json` before FastAPI reads it.
+    """A route whose JSON body is parsed by :func:`decode_json` before FastAPI reads it, and
+    whose query string holds only the parameters it declares.
 
     A route that takes a JSON body answers 415 for a body of another media type and a 422
     naming ``body`` (or the repeated key) for JSON that is malformed, too deep or ambiguous.
     The parse is cached on the request, so FastAPI's own ``request.json()`` and the idempotency
-    fingerprint reuse it: one decoding per request.
+    fingerprint reuse it: one decoding per request. A query parameter the route does not
+    declare is a 422 naming it (``unknown_parameter``); the declared names are computed once,
+    when the handler is built, so a request costs one set difference.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         takes_json = _takes_json(self)
+        declared_query = _declared_query(self)
 
         async def strict_handler(request: Request) -> Response:
             strict = JsonRequest(request.scope, request.receive)
+            if declared_query is not None and request.scope.get("query_string"):
+                _refuse_undeclared_query(strict, declared_query)
             if takes_json:
                 await _read_json_body(strict)
             return await handle(strict)

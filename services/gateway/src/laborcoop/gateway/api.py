@@ -3,9 +3,9 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from laborcoop.common.api import ApiModel
+from laborcoop.common.api import ApiModel, forwards_its_query
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import (
@@ -17,6 +17,7 @@ from laborcoop.common.errors import (
     problem_responses,
 )
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
+from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.gateway import repository
 from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, forward
@@ -45,15 +46,24 @@ async def list_brands(
     principal: CurrentPrincipal,
     pool: DbPool,
     province: Annotated[ProvinceCode | None, Query()] = None,
+    category: BrandCategory | None = None,
+    status: BrandStatus | None = None,
+    level: BrandLevel | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[BrandSummary]:
+    """The registry's list filters that ``brand_view`` holds, typed as the registry types
+    them; ``occupation`` and ``q`` are the registry's alone (an unknown parameter is a 422)."""
+    where = repository.BrandFilter(province, category, status, level)
     async with pool.acquire() as conn:
-        rows = await repository.brands(
-            conn, province=province, after=cursor_id(cursor), limit=limit + 1
-        )
+        rows = await repository.brands(conn, where, after=cursor_id(cursor), limit=limit + 1)
     items = [BrandSummary.model_validate(dict(r)) for r in rows]
     return page_of(items, limit, lambda b: {"id": str(b.id)})
+
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_FORWARDED = [Depends(forwards_its_query)]
+"""Every forwarded route: its query string goes to the owner unchanged, and the owner checks it."""
 
 
 def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
@@ -73,23 +83,25 @@ def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, A
     status_code=201,
     responses=forwarded_responses(Forbidden, Conflict),
     openapi_extra=request_body(BrandRegistration),
+    dependencies=_FORWARDED,
 )
 async def register_brand(request: Request, principal: CurrentPrincipal) -> Response:
     return await forward(request, "registry", "/v1/brands")
 
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-@router.api_route("/brands/{rest:path}", methods=_METHODS, include_in_schema=False)
+@router.api_route(
+    "/brands/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
 async def brand_resource(request: Request, rest: str, principal: CurrentPrincipal) -> Response:
     """One brand and its sub-resources: forwarded to the registry until the gateway has its own
     routes for them (the registry's OpenAPI document describes them)."""
     return await forward(request, "registry", "/v1/brands", rest)
 
 
-@router.api_route("/agreements", methods=_METHODS, include_in_schema=False)
-@router.api_route("/agreements/{rest:path}", methods=_METHODS, include_in_schema=False)
+@router.api_route("/agreements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
+@router.api_route(
+    "/agreements/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
 async def agreements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Agreements: forwarded to the agreements service (its OpenAPI document describes them)."""
     return await forward(request, "agreements", "/v1/agreements", rest)

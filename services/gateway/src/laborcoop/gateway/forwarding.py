@@ -33,7 +33,20 @@ RETRY_AFTER_S: Final = 2
 
 FORWARDED_HEADERS: Final = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match")
 """Sent on unchanged (after the ASCII check); ``traceparent`` is sent on when valid."""
-RETURNED_HEADERS: Final = ("content-type", "location", "etag", "idempotent-replayed")
+RETURNED_HEADERS: Final = (
+    "content-type",
+    "location",
+    "etag",
+    "idempotent-replayed",
+    "allow",
+    "www-authenticate",
+    "retry-after",
+    "accept-post",
+    "accept-patch",
+)
+"""The owner's answer headers relayed unchanged: what the client reads to act on the answer
+(the new resource, its version, a replay) and what a refusal tells it to do next — the methods a
+405 allows, the scheme a 401 wants, when to retry a 429 or 503, the media types a 415 takes."""
 
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -72,6 +85,15 @@ def upstream_path(prefix: str, rest: str = "") -> str:
     if any(segment in {".", ".."} for segment in segments):
         raise NotFound("no such resource")
     return "/".join([prefix, *(quote(s, safe="") for s in segments)])
+
+
+def upstream_url(request: Request, prefix: str, rest: str = "") -> httpx.URL:
+    """The owner's URL for the request: :func:`upstream_path` and the caller's query string
+    byte for byte. The owner declares the parameters and refuses unknown ones; re-encoding them
+    from a mapping would keep only the last of a repeated parameter."""
+    path = upstream_path(prefix, rest)
+    query: bytes = request.scope.get("query_string", b"")
+    return httpx.URL(path, query=query) if query else httpx.URL(path)
 
 
 def forwarded_headers(request: Request) -> dict[str, str]:
@@ -116,13 +138,12 @@ def _failure(service: str, method: str, exc: httpx.HTTPError) -> Problem:
 async def forward(request: Request, service: str, prefix: str, rest: str = "") -> Response:
     """Send the request (token included) to the owning service and relay its answer."""
     upstream: httpx.AsyncClient = request.app.state.upstreams[service]
-    path = upstream_path(prefix, rest)
+    url = upstream_url(request, prefix, rest)
     headers = forwarded_headers(request)
     try:
         answer = await upstream.request(
             request.method,
-            path,
-            params=request.query_params,
+            url,
             content=await request.body(),
             headers=headers,
         )
