@@ -66,17 +66,12 @@ async def _keys(settings: ServiceSettings, given: KeySet | None) -> KeySet:
     return keys
 
 
-def _publish_by_name(app: FastAPI, spec: ServiceSpec[S, U], state: ServiceState[S, U]) -> None:
-    """The parts of the state under the names code outside the factory still reads:
-    ``keys`` (``auth.current_principal``), ``settings`` (``idempotency.command_request``), the
-    use cases under ``spec.state_aliases`` (``deps.from_state``, the gateway's forwarding), and
-    ``pool``/``workers`` (tests). Each goes when its readers use ``deps``' typed dependencies."""
-    app.state.keys = state.keys
+def _publish_by_name(app: FastAPI, state: ServiceState[S, U]) -> None:
+    """``settings``, ``pool`` and ``workers`` also under their names, for tests that read them
+    (``app.state.pool``); the code itself reads the typed state (``deps.state_of``)."""
     app.state.settings = state.settings
     app.state.pool = state.pool
     app.state.workers = state.workers
-    for alias in spec.state_aliases:
-        setattr(app.state, alias, state.use_cases)
 
 
 def _lifespan(
@@ -93,7 +88,7 @@ def _lifespan(
             workers = build_workers(spec, context, use)
             state = ServiceState(settings, context.pool, context.clock, keys, use, workers)
             app.state.service = state
-            _publish_by_name(app, spec, state)
+            _publish_by_name(app, state)
             if settings.run_workers:
                 workers.start()
             try:

@@ -7,7 +7,6 @@ never by a name of their own in ``app.state``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
@@ -64,14 +63,3 @@ def use_cases(kind: type[U]) -> Any:
         return use
 
     return Depends(get)
-
-
-def from_state(name: str, kind: type[T]) -> Any:
-    """``Depends`` on ``app.state.<name>``. Superseded by :func:`use_cases`; kept while the
-    services' ``api.py`` still name their use cases (``ServiceSpec.state_aliases``)."""
-
-    async def get(request: Request) -> T:
-        return cast(T, getattr(request.app.state, name))
-
-    getter: Callable[[Request], Coroutine[Any, Any, T]] = get
-    return Depends(getter)

@@ -52,9 +52,7 @@ class ServiceSpec(Generic[S, U]):
 
     ``name`` is the service's own name (``laborcoop-<name>`` on the command line), never derived
     from the title. ``build`` runs once per process; its result reaches routes through
-    ``laborcoop.common.deps.use_cases`` and is handed to each worker factory. ``state_aliases``
-    are names under which ``app.state`` also holds the use cases, for code that still reads them
-    by name (``deps.from_state``); they go when that code uses ``deps.use_cases``."""
+    ``laborcoop.common.deps.use_cases`` and is handed to each worker factory."""
 
     name: str
     title: str
@@ -66,7 +64,6 @@ class ServiceSpec(Generic[S, U]):
     subscriptions: Sequence[Subscription] = ()
     workers: Sequence[Callable[[ServiceContext[S], U], Worker]] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
-    state_aliases: Sequence[str] = ()
 
 
 def no_use_cases(context: ServiceContext[Any]) -> None:

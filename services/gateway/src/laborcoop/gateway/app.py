@@ -1,6 +1,5 @@
 """The gateway: the one public entry for provincial systems."""
 
-from collections.abc import Mapping
 from typing import Unpack
 
 import httpx
@@ -9,11 +8,12 @@ from fastapi import FastAPI
 from laborcoop.common.app import Seams, create_service_app
 from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.gateway.api import router
+from laborcoop.gateway.forwarding import Upstreams
 from laborcoop.gateway.projections import SUBSCRIPTION
 from laborcoop.gateway.settings import GatewaySettings
 
 
-def open_upstreams(context: ServiceContext[GatewaySettings]) -> Mapping[str, httpx.AsyncClient]:
+def open_upstreams(context: ServiceContext[GatewaySettings]) -> Upstreams:
     """One client per owning service, over ``context.transports[name]`` when a test gives one
     (the network otherwise); closed at shutdown."""
     settings = context.settings
@@ -31,7 +31,7 @@ def open_upstreams(context: ServiceContext[GatewaySettings]) -> Mapping[str, htt
     }
     for client in clients.values():
         context.closing.push_async_callback(client.aclose)
-    return clients
+    return Upstreams(clients)
 
 
 SPEC = ServiceSpec(
@@ -43,7 +43,6 @@ SPEC = ServiceSpec(
     migration_package="laborcoop.gateway.migrations",
     build=open_upstreams,
     subscriptions=[SUBSCRIPTION],
-    state_aliases=["upstreams"],
 )
 
 

@@ -12,6 +12,8 @@ a retry with the same ``Idempotency-Key`` is safe (the owner answers it with the
 """
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
@@ -20,6 +22,7 @@ from fastapi import Request, Response
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from laborcoop.common.deps import state_of
 from laborcoop.common.errors import (
     GatewayTimeout,
     InvalidInput,
@@ -135,9 +138,19 @@ def _failure(service: str, method: str, exc: httpx.HTTPError) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class Upstreams:
+    """The gateway's use cases: one pooled HTTP client per owning service."""
+
+    clients: Mapping[str, httpx.AsyncClient]
+
+
 async def forward(request: Request, service: str, prefix: str, rest: str = "") -> Response:
     """Send the request (token included) to the owning service and relay its answer."""
-    upstream: httpx.AsyncClient = request.app.state.upstreams[service]
+    upstreams = state_of(request.app).use_cases
+    if not isinstance(upstreams, Upstreams):
+        raise TypeError("the gateway's use cases are its Upstreams")
+    upstream = upstreams.clients[service]
     url = upstream_url(request, prefix, rest)
     headers = forwarded_headers(request)
     try:
