@@ -5,11 +5,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from laborcoop.agreements.app import create_app
+from laborcoop.agreements.app import SPEC, create_app
 from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common.clock import ManualClock
-from laborcoop.testing import Stack, Tokens, running, settings_for
-from laborcoop.testing.databases import Databases
+from laborcoop.testing import FreshApps, running
 
 # 2025-03-01 10:00 in Beijing: the agreements' calendar day is 2025-03-01.
 START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
@@ -21,17 +20,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def agreements_app(
-    stack: Stack, databases: Databases, topic_prefix: str, clock: ManualClock, tokens: Tokens
-) -> FastAPI:
-    settings = settings_for(
-        AgreementsSettings,
-        stack,
-        topic_prefix=topic_prefix,
-        database_url=await databases.fresh("laborcoop.agreements.migrations"),
-        run_workers=False,
+async def agreements_app(fresh_apps: FreshApps, clock: ManualClock) -> FastAPI:
+    """The agreements service on the tests' clock and key set (workers off)."""
+    settings = await fresh_apps.settings(
+        AgreementsSettings, SPEC.migration_package, run_workers=False
     )
-    return create_app(settings, keys=tokens.keyset(), clock=clock)
+    return fresh_apps.app(create_app, settings, clock=clock)
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ from laborcoop.agreements.seed import seed
 from laborcoop.agreements.service import Agreements
 from laborcoop.common.db import Pool
 from laborcoop.common.deps import state_of
-from laborcoop.testing import Tokens
+from laborcoop.testing import Tokens, row_counts
 
 SH = "310000"
 
 
-async def _counts(pool: Pool) -> tuple[int, int, int]:
-    row = await pool.fetchrow(
-        """SELECT (SELECT count(*) FROM agreements) AS agreements,
-                  (SELECT count(*) FROM event_history) AS history,
-                  (SELECT count(*) FROM outbox) AS outbox"""
-    )
-    assert row is not None
-    return row["agreements"], row["history"], row["outbox"]
+async def _counts(pool: Pool) -> tuple[int, ...]:
+    return await row_counts(pool, "agreements", "event_history", "outbox")
 
 
 async def test_seed_after_a_demo_agreement_was_terminated_leaves_it_terminated(

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from laborcoop.agreements.app import create_app
+from laborcoop.agreements.app import SPEC, create_app
 from laborcoop.agreements.seed import DEMO_AGREEMENTS, seed
 from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
@@ -16,27 +16,21 @@ from laborcoop.common.deps import state_of
 from laborcoop.contracts import decode, topics
 from laborcoop.contracts.agreements import AgreementActivated, AgreementExpired
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.testing import Stack, Tokens, eventually, read_topic, running, settings_for
-from laborcoop.testing.databases import Databases
+from laborcoop.testing import FreshApps, Tokens, eventually, read_topic
 
 SH, YN = "310000", "530000"
 
 
 @pytest.fixture
 async def live(
-    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens, clock: ManualClock
+    fresh_apps: FreshApps, clock: ManualClock
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The service with its relay, consumers and scheduler running (a fast scheduler)."""
-    settings = settings_for(
-        AgreementsSettings,
-        stack,
-        topic_prefix=topic_prefix,
-        database_url=await databases.fresh("laborcoop.agreements.migrations"),
-        scheduler_interval_s=0.1,
+    settings = await fresh_apps.settings(
+        AgreementsSettings, SPEC.migration_package, scheduler_interval_s=0.1
     )
-    app = create_app(settings, keys=tokens.keyset(), clock=clock)
-    async with running(app) as client:
-        yield app, client
+    async with fresh_apps.running(create_app, settings, clock=clock) as live:
+        yield live
 
 
 async def signed_agreement(

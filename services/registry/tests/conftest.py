@@ -4,29 +4,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from laborcoop.registry.app import create_app
+from laborcoop.registry.app import SPEC, create_app
 from laborcoop.registry.settings import RegistrySettings
-from laborcoop.testing import Stack, Tokens, running, settings_for
-from laborcoop.testing.databases import Databases
+from laborcoop.testing import FreshApps, running
 
 
 @pytest.fixture
-async def registry_settings(
-    stack: Stack, databases: Databases, topic_prefix: str
-) -> RegistrySettings:
-    return settings_for(
-        RegistrySettings,
-        stack,
-        topic_prefix=topic_prefix,
-        database_url=await databases.fresh("laborcoop.registry.migrations"),
-        run_workers=False,
-    )
+async def registry_settings(fresh_apps: FreshApps) -> RegistrySettings:
+    return await fresh_apps.settings(RegistrySettings, SPEC.migration_package, run_workers=False)
 
 
 @pytest.fixture
-def registry_app(registry_settings: RegistrySettings, tokens: Tokens) -> FastAPI:
+def registry_app(registry_settings: RegistrySettings, fresh_apps: FreshApps) -> FastAPI:
     """The registry with the tests' key set (workers off)."""
-    return create_app(registry_settings, keys=tokens.keyset())
+    return fresh_apps.app(create_app, registry_settings)
 
 
 @pytest.fixture

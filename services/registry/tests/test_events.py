@@ -17,27 +17,18 @@ from laborcoop.contracts.brands import (
     BrandUpdated,
 )
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.registry.app import create_app
+from laborcoop.registry.app import SPEC, create_app
 from laborcoop.registry.settings import RegistrySettings
-from laborcoop.testing import Stack, Tokens, eventually, read_topic, running, settings_for
-from laborcoop.testing.databases import Databases
+from laborcoop.testing import FreshApps, Tokens, eventually, read_topic
 
 HUNAN = "430000"
 
 
 @pytest.fixture
-async def publishing(
-    stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = settings_for(
-        RegistrySettings,
-        stack,
-        topic_prefix=topic_prefix,
-        database_url=await databases.fresh("laborcoop.registry.migrations"),
-    )
-    app = create_app(settings, keys=tokens.keyset())
-    async with running(app) as client:
-        yield app, client
+async def publishing(fresh_apps: FreshApps) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    settings = await fresh_apps.settings(RegistrySettings, SPEC.migration_package)
+    async with fresh_apps.running(create_app, settings) as publishing:
+        yield publishing
 
 
 async def test_every_change_is_one_event_in_order(

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from laborcoop.common.db import Pool
 from laborcoop.registry.seed import DEMO_BRANDS, seed
 from laborcoop.registry.service import Registry
-from laborcoop.testing import Tokens
+from laborcoop.testing import Tokens, row_counts
 
 HUNAN = "430000"
 
@@ -31,14 +31,8 @@ async def test_seed_loads_the_conference_brands_once(registry_app: FastAPI, clie
     assert no_figures == 7
 
 
-async def _counts(pool: Pool) -> tuple[int, int, int]:
-    row = await pool.fetchrow(
-        """SELECT (SELECT count(*) FROM brand_indicators) AS reports,
-                  (SELECT count(*) FROM event_history) AS history,
-                  (SELECT count(*) FROM outbox) AS outbox"""
-    )
-    assert row is not None
-    return row["reports"], row["history"], row["outbox"]
+async def _counts(pool: Pool) -> tuple[int, ...]:
+    return await row_counts(pool, "brand_indicators", "event_history", "outbox")
 
 
 async def _brand_id(pool: Pool, name: str) -> str:

@@ -9,7 +9,7 @@ read through typed dependencies. Nothing is set on the app from outside.
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypedDict, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 import httpx
 from fastapi import FastAPI
@@ -28,6 +28,7 @@ from laborcoop.common.telemetry import configure_tracing
 from laborcoop.common.workers import build_workers
 
 S = TypeVar("S", bound=ServiceSettings)
+S_contra = TypeVar("S_contra", bound=ServiceSettings, contravariant=True)
 U = TypeVar("U")
 
 
@@ -131,3 +132,19 @@ def create_service_app(
         app.include_router(router)
     install_middleware(app, settings)
     return app
+
+
+class AppFactory(Protocol[S_contra]):
+    """A service's ``create_app``: its settings (read from the environment when not given) and
+    the seams a test or a deployment chooses."""
+
+    def __call__(self, settings: S_contra | None = None, /, **seams: Unpack[Seams]) -> FastAPI: ...
+
+
+def app_factory(spec: ServiceSpec[S, Any], default_settings: Callable[[], S]) -> AppFactory[S]:
+    """The ``create_app`` of ``spec``: every service's is the same, so it is made here once."""
+
+    def create_app(settings: S | None = None, /, **seams: Unpack[Seams]) -> FastAPI:
+        return create_service_app(spec, settings or default_settings(), **seams)
+
+    return create_app

@@ -8,13 +8,13 @@ Kubernetes scale workers apart from the API. A service may add its own commands 
 import argparse
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from laborcoop.common import dlq, migrations, serving
 from laborcoop.common.app import create_service_app
-from laborcoop.common.db import connect
+from laborcoop.common.db import Pool, connect
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.spec import ServiceSpec, opened
@@ -35,6 +35,21 @@ class ExtraCommand(Generic[S]):
     help: str
     run: Command[S]
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def seed_command(
+    spec: ServiceSpec[S, U], help: str, load: Callable[[Pool, U], Awaitable[str]]
+) -> ExtraCommand[S]:
+    """A ``seed`` command: migrate, open the service's pool and use cases as ``serve`` does, run
+    ``load`` (idempotent: it adds only what is missing) and print what it says it added."""
+
+    async def run(settings: S, args: argparse.Namespace) -> None:
+        await migrate(settings, spec)
+        async with opened(spec, settings) as (context, use):
+            added = await load(context.pool, use)
+        print(f"seed: {added} added")
+
+    return ExtraCommand(help, run)
 
 
 async def migrate(settings: ServiceSettings, spec: SpecOf) -> list[str]:

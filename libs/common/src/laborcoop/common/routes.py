@@ -1,12 +1,19 @@
-"""Route helpers every service uses: versioned answers and ``POST /{id}/<verb>`` commands."""
+"""Route helpers every service uses: versioned answers, lists, ``POST /{id}/<verb>`` commands
+and ``GET /{id}/history``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
+from fastapi.params import Depends
 from pydantic import BaseModel
 
+from laborcoop.common import history
+from laborcoop.common.auth import CurrentPrincipal
+from laborcoop.common.db import Connection
+from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import (
     Conflict,
     Forbidden,
@@ -14,6 +21,9 @@ from laborcoop.common.errors import (
     PreconditionFailed,
     problem_responses,
 )
+from laborcoop.common.history import HistoryEntry
+from laborcoop.common.pagination import Cursor, Limit, Page
+from laborcoop.common.principal import Principal
 from laborcoop.common.recording import RecordsEvents
 from laborcoop.common.versioning import versioned
 
@@ -59,3 +69,52 @@ def command_route(
         description=description,
         responses=problem_responses(Forbidden, NotFound, Conflict, PreconditionFailed),
     )
+
+
+def list_route(
+    router: APIRouter, *, response_model: type[Page[Any]], summary: str
+) -> Callable[[F], F]:
+    """``GET ""``: one page of the collection (``response_model`` is its ``Page[…]``); a list
+    names no one resource, so it has no problem of its own beyond the 401/422 of every route."""
+    return router.get(
+        "", response_model=response_model, summary=summary, responses=problem_responses()
+    )
+
+
+class HistoryOf(Protocol):
+    """The use cases of an aggregate with a history (``Registry``, ``Agreements``)."""
+
+    async def history_types(
+        self, conn: Connection, principal: Principal, subject: UUID
+    ) -> Collection[str] | None:
+        """404 unless ``principal`` may see the aggregate; the event types it may see of its
+        past (``None``: every one)."""
+        ...
+
+
+def history_route(router: APIRouter, *, id_name: str, noun: str, name: str, use: Depends) -> None:
+    """``GET /{<id_name>}/history``: the aggregate's events, oldest first, a page at a time.
+
+    The same for every aggregate: the use cases (``use``, a ``use_cases`` dependency) say
+    whether the caller sees the aggregate (404 otherwise) and which of its events; the page is
+    read in the same connection. ``name`` is the route's name (and its OpenAPI operation)."""
+
+    async def endpoint(
+        subject: Annotated[UUID, Path(alias=id_name, description=f"The {noun}'s id")],
+        principal: CurrentPrincipal,
+        pool: DbPool,
+        cases: Annotated[HistoryOf, use],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[HistoryEntry]:
+        async with pool.acquire() as conn:
+            types = await cases.history_types(conn, principal, subject)
+            return await history.page(conn, subject, cursor=cursor, limit=limit, types=types)
+
+    router.get(
+        f"/{{{id_name}}}/history",
+        response_model=Page[HistoryEntry],
+        summary=f"The {noun}'s events, oldest first",
+        responses=problem_responses(NotFound),
+        name=name,
+    )(endpoint)

@@ -21,12 +21,18 @@ from laborcoop.contracts.codes import (
 from laborcoop.contracts.events import EventPayload, event_type
 
 
-class BrandAttributes(EventPayload):
-    """The descriptive attributes of a brand, as registered or after an update."""
+class BrandDescription(BaseModel):
+    """What a province describes about its brand (everything but identity and lifecycle).
 
-    brand_id: UUID
+    The one list of a brand's attributes: the events carry them (:class:`BrandAttributes`), the
+    registry's aggregate holds them (its ``Attributes`` is this model) and its API derives its
+    request and response models from them, so adding an attribute is one line here (plus its
+    API validation and its column). Within a major version an attribute added must be optional.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     name: str
-    province: str
     city_code: str | None = None
     category: BrandCategory
     ownership: BrandOwnership | None = None
@@ -35,6 +41,22 @@ class BrandAttributes(EventPayload):
     description: str | None = None
     operator: str | None = None
     development_stage: DevelopmentStage | None = None
+
+
+class _BrandKey(EventPayload):
+    """The brand an event of :class:`BrandAttributes` is about.
+
+    ``name`` is declared here only for its place: pydantic lists a field where a class first
+    declares it, so the published schemas keep ``brand_id, name, province`` first, while
+    :class:`BrandDescription`, later in the method resolution order, gives ``name`` its type."""
+
+    brand_id: UUID
+    name: str
+    province: str
+
+
+class BrandAttributes(BrandDescription, _BrandKey):
+    """The descriptive attributes of a brand, as registered or after an update."""
 
 
 @event_type("cn.laborcoop.registry.brand.registered.v1", topic=topics.BRANDS)

@@ -7,15 +7,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
+from laborcoop.common.app import AppFactory
 from laborcoop.common.auth import KeySet, TokenSigner
+from laborcoop.common.clock import Clock, utc_now
+from laborcoop.common.db import Pool
 from laborcoop.common.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from laborcoop.testing.databases import Databases  # it imports Stack from here
 
 T = TypeVar("T")
 
@@ -185,3 +191,43 @@ def assert_routes_document_problems(
             assert "404" in codes, (path, method)
             if method == "post":
                 assert commands_answer <= codes, (path, method, codes)
+
+
+@dataclass(frozen=True)
+class FreshApps:
+    """Apps of one service under test, each on a database of its own (migrated) and in the test's
+    topic namespace, verifying the tests' tokens: the ``fresh_apps`` fixture."""
+
+    stack: Stack
+    databases: "Databases"
+    topic_prefix: str
+    tokens: Tokens
+
+    async def settings(self, cls: type[S], migration_package: str, **overrides: Any) -> S:
+        """``cls`` on a fresh database with ``migration_package`` applied."""
+        database_url = await self.databases.fresh(migration_package)
+        return settings_for(
+            cls, self.stack, topic_prefix=self.topic_prefix, database_url=database_url, **overrides
+        )
+
+    def app(self, create_app: AppFactory[S], settings: S, *, clock: Clock = utc_now) -> FastAPI:
+        """The app, with the tests' key set and ``clock``."""
+        return create_app(settings, keys=self.tokens.keyset(), clock=clock)
+
+    @asynccontextmanager
+    async def running(
+        self, create_app: AppFactory[S], settings: S, *, clock: Clock = utc_now
+    ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        """The app running (relay, consumers, workers as ``settings`` say) and a client to it."""
+        app = self.app(create_app, settings, clock=clock)
+        async with running(app) as client:
+            yield app, client
+
+
+async def row_counts(pool: Pool, *tables: str) -> tuple[int, ...]:
+    """How many rows each of ``tables`` holds, read at one instant (what a test compares before
+    and after something that must write nothing)."""
+    counts = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+    row = await pool.fetchrow(f"SELECT {counts}")
+    assert row is not None
+    return tuple(row)

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from laborcoop.common.auth import TokenSigner
 from laborcoop.common.telemetry import configure_tracing
-from laborcoop.testing import Stack, Tokens
+from laborcoop.testing import FreshApps, Stack, Tokens
 from laborcoop.testing.databases import Databases
 
 SPANS = InMemorySpanExporter()
@@ -43,6 +43,12 @@ def tokens() -> Tokens:
 def topic_prefix() -> str:
     """A per-test namespace for topics and consumer groups, so tests never see each other."""
     return f"t{uuid4().hex[:12]}."
+
+
+@pytest.fixture
+def fresh_apps(stack: Stack, databases: Databases, topic_prefix: str, tokens: Tokens) -> FreshApps:
+    """Makes a service's app on a fresh database, in this test's topic namespace."""
+    return FreshApps(stack, databases, topic_prefix, tokens)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from laborcoop.agreements.schemas import (
     TermsIn,
 )
 from laborcoop.agreements.service import Agreements
-from laborcoop.common import history
 from laborcoop.common.api import CalendarDate
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.deps import DbPool, use_cases
@@ -28,10 +27,9 @@ from laborcoop.common.errors import (
     PreconditionRequired,
     problem_responses,
 )
-from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.routes import Representation, command_route
+from laborcoop.common.routes import Representation, command_route, history_route, list_route
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
 from laborcoop.contracts.provinces import ProvinceCode
@@ -40,7 +38,8 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
 ProvinceQuery = Annotated[ProvinceCode | None, Query()]
-Use = Annotated[Agreements, use_cases(Agreements)]
+USES = use_cases(Agreements)
+Use = Annotated[Agreements, USES]
 LOCATION = "/v1/agreements/{id}"
 AGREEMENT = Representation(AgreementOut.of, LOCATION)
 """The answer to a command: its caller acted as a party, so it sees the whole agreement."""
@@ -78,12 +77,7 @@ async def draft_agreement(body: TermsIn, command: Command, use: Use) -> Response
     )
 
 
-@router.get(
-    "",
-    response_model=Page[AgreementOut],
-    summary="List the agreements you may see",
-    responses=problem_responses(),
-)
+@list_route(router, response_model=Page[AgreementOut], summary="List the agreements you may see")
 async def list_agreements(
     principal: CurrentPrincipal,
     pool: DbPool,
@@ -239,26 +233,4 @@ async def terminate(
     )
 
 
-@router.get(
-    "/{agreement_id}/history",
-    response_model=Page[HistoryEntry],
-    summary="The agreement's events, oldest first",
-    responses=problem_responses(NotFound),
-)
-async def agreement_history(
-    agreement_id: AgreementId,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    use: Use,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> Page[HistoryEntry]:
-    async with pool.acquire() as conn:
-        agreement = await use.visible(conn, principal, agreement_id)
-        return await history.page(
-            conn,
-            agreement_id,
-            cursor=cursor,
-            limit=limit,
-            types=agreement.visible_event_types(principal),
-        )
+history_route(router, id_name="agreement_id", noun="agreement", name="agreement_history", use=USES)

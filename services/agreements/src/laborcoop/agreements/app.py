@@ -1,16 +1,13 @@
 """The agreements service: inter-province cooperation agreements with multi-party signing."""
 
-from typing import Unpack
 from zoneinfo import ZoneInfo
-
-from fastapi import FastAPI
 
 from laborcoop.agreements.api import router
 from laborcoop.agreements.consumers import BRANDS
 from laborcoop.agreements.scheduler import Scheduler
 from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
-from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.app import app_factory
 from laborcoop.common.spec import ServiceContext, ServiceSpec, Worker
 
 
@@ -41,5 +38,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: AgreementsSettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
-    return create_service_app(SPEC, settings or AgreementsSettings(), **seams)
+create_app = app_factory(SPEC, AgreementsSettings)
+"""The app of this service (settings from the environment unless given)."""

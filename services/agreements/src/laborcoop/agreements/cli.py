@@ -1,24 +1,16 @@
-import argparse
-
 from laborcoop.agreements.app import SPEC
 from laborcoop.agreements.seed import seed
+from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common import cli
-from laborcoop.common.spec import opened
+from laborcoop.common.db import Pool
 
 
-async def seed_command(settings: AgreementsSettings, args: argparse.Namespace) -> None:
-    """Load the four 2024 conference agreements, signed and active (idempotent)."""
-    await cli.migrate(settings, SPEC)
-    async with opened(SPEC, settings) as (context, agreements):
-        added = await seed(context.pool, agreements)
-    print(f"seed: {added} agreement(s) added")
+async def _seed(pool: Pool, agreements: Agreements) -> str:
+    """The four 2024 conference agreements, signed and active (idempotent)."""
+    return f"{await seed(pool, agreements)} agreement(s)"
 
 
 def main() -> None:
-    cli.main(
-        SPEC,
-        AgreementsSettings,
-        default_port=8102,
-        extra={"seed": cli.ExtraCommand("load the 2024 conference agreements", seed_command)},
-    )
+    seed_command = cli.seed_command(SPEC, "load the 2024 conference agreements", _seed)
+    cli.main(SPEC, AgreementsSettings, default_port=8102, extra={"seed": seed_command})

@@ -9,7 +9,7 @@ register says of the linked brands (422): the brands are read only for a caller 
 the version it read.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -158,6 +158,14 @@ class Agreements:
         return await self.agreements.require(
             conn, agreement_id, visible=lambda a: a.visible_to(principal)
         )
+
+    async def history_types(
+        self, conn: Connection, principal: Principal, agreement_id: UUID
+    ) -> Collection[str] | None:
+        """For ``GET /{id}/history``: 404 unless ``principal`` sees the agreement; the events
+        it may see (an amendment under signature is the parties' alone)."""
+        agreement = await self.visible(conn, principal, agreement_id)
+        return agreement.visible_event_types(principal)
 
     async def _load(self, uow: UnitOfWork, principal: Principal, agreement_id: UUID) -> Agreement:
         """The agreement, locked; 404 also when ``principal`` may not see it (its existence is

@@ -1,11 +1,8 @@
 """The gateway: the one public entry for provincial systems."""
 
-from typing import Unpack
-
 import httpx
-from fastapi import FastAPI
 
-from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.app import app_factory
 from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.gateway.api import router
 from laborcoop.gateway.forwarding import Upstreams
@@ -46,5 +43,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: GatewaySettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
-    return create_service_app(SPEC, settings or GatewaySettings(), **seams)
+create_app = app_factory(SPEC, GatewaySettings)
+"""The app of this service (settings from the environment unless given)."""

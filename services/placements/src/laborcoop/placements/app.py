@@ -1,10 +1,6 @@
 """The placements service (skeleton: operations endpoints, outbox relay, migrations)."""
 
-from typing import Unpack
-
-from fastapi import FastAPI
-
-from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.app import app_factory
 from laborcoop.common.spec import ServiceSpec, no_use_cases
 from laborcoop.placements.settings import PlacementsSettings
 
@@ -19,5 +15,5 @@ SPEC = ServiceSpec[PlacementsSettings, None](
 )
 
 
-def create_app(settings: PlacementsSettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
-    return create_service_app(SPEC, settings or PlacementsSettings(), **seams)
+create_app = app_factory(SPEC, PlacementsSettings)
+"""The app of this service (settings from the environment unless given)."""

@@ -7,7 +7,6 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from laborcoop.common import history
 from laborcoop.common.api import NfcText
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool, use_cases
@@ -19,10 +18,9 @@ from laborcoop.common.errors import (
     PreconditionRequired,
     problem_responses,
 )
-from laborcoop.common.history import HistoryEntry
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.routes import Representation, command_route
+from laborcoop.common.routes import Representation, command_route, history_route, list_route
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
 from laborcoop.contracts.openapi import QUERY_TEXT_PATTERN
@@ -46,7 +44,8 @@ from laborcoop.registry.service import Registry
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
 BrandId = Annotated[UUID, Path(description="The brand's id")]
-Use = Annotated[Registry, use_cases(Registry)]
+USES = use_cases(Registry)
+Use = Annotated[Registry, USES]
 BRAND = Representation(BrandOut.of, "/v1/brands/{id}")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,12 +76,7 @@ async def register_brand(body: BrandCreate, command: Command, use: Use) -> Respo
     )
 
 
-@router.get(
-    "",
-    response_model=Page[BrandOut],
-    summary="List and search brands",
-    responses=problem_responses(),
-)
+@list_route(router, response_model=Page[BrandOut], summary="List and search brands")
 async def list_brands(
     principal: CurrentPrincipal,
     pool: DbPool,
@@ -265,19 +259,4 @@ async def indicator_revisions(
     return [IndicatorReportOut.of(r) for r in reports]
 
 
-@router.get(
-    "/{brand_id}/history",
-    response_model=Page[HistoryEntry],
-    summary="The brand's events, oldest first",
-    responses=problem_responses(NotFound),
-)
-async def brand_history(
-    brand_id: BrandId,
-    principal: CurrentPrincipal,
-    pool: DbPool,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> Page[HistoryEntry]:
-    async with pool.acquire() as conn:
-        await BRAND_STORE.require(conn, brand_id)
-        return await history.page(conn, brand_id, cursor=cursor, limit=limit)
+history_route(router, id_name="brand_id", noun="brand", name="brand_history", use=USES)

@@ -1,10 +1,6 @@
 """The registry service: the national register of labour brands."""
 
-from typing import Unpack
-
-from fastapi import FastAPI
-
-from laborcoop.common.app import Seams, create_service_app
+from laborcoop.common.app import app_factory
 from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.registry.api import router
 from laborcoop.registry.service import Registry
@@ -31,5 +27,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: RegistrySettings | None = None, **seams: Unpack[Seams]) -> FastAPI:
-    return create_service_app(SPEC, settings or RegistrySettings(), **seams)
+create_app = app_factory(SPEC, RegistrySettings)
+"""The app of this service (settings from the environment unless given)."""

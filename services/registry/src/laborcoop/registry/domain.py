@@ -8,15 +8,18 @@ suspended ↔ reinstated → retired (final). A province acts only on its own br
 to province level; the ministry recognises at national level and may suspend any brand.
 """
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, make_dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from laborcoop.common.principal import Principal, Role
 from laborcoop.common.problems import Forbidden, InvalidInput, InvalidState
 from laborcoop.common.recording import record
 from laborcoop.contracts.brands import (
+    BrandDescription,
     BrandIndicatorsReported,
     BrandRecognised,
     BrandRegistered,
@@ -26,32 +29,29 @@ from laborcoop.contracts.brands import (
     BrandUpdated,
     IndicatorFigures,
 )
-from laborcoop.contracts.codes import (
-    BrandCategory,
-    BrandLevel,
-    BrandOwnership,
-    BrandStatus,
-    DevelopmentStage,
-    Industry,
-)
+from laborcoop.contracts.codes import BrandLevel, BrandStatus
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload
 from laborcoop.contracts.ids import uuid7
 
 
-@dataclass(frozen=True)
-class Attributes:
-    """What a province describes about its brand (everything but identity and lifecycle)."""
+def _dataclass_fields(model: type[BaseModel]) -> dict[str, Field[Any]]:
+    """The dataclass fields of ``model``'s fields (name and type, all keyword-only).
 
-    name: str
-    category: BrandCategory
-    city_code: str | None = None
-    ownership: BrandOwnership | None = None
-    occupations: tuple[str, ...] = ()
-    industry: Industry | None = None
-    description: str | None = None
-    operator: str | None = None
-    development_stage: DevelopmentStage | None = None
+    With them a pydantic model is also a dataclass: ``fields`` and ``replace`` work on it, so
+    the repository's table describes its columns (``laborcoop.common.table``) and a use case
+    replaces attributes as for any other part of an aggregate."""
+    spec = [(name, info.annotation) for name, info in model.model_fields.items()]
+    shape: Any = make_dataclass(model.__name__, spec, kw_only=True)
+    return dict(shape.__dataclass_fields__)
+
+
+class Attributes(BrandDescription):
+    """What a province describes about its brand: the contract's list of attributes
+    (:class:`~laborcoop.contracts.brands.BrandDescription`), declared once for the events, the
+    aggregate, its table and the API."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]] = _dataclass_fields(BrandDescription)
 
     def changed_from(self, other: "Attributes") -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]

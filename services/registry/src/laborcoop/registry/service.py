@@ -14,6 +14,7 @@ from uuid import UUID
 
 from laborcoop.common.auth import Principal
 from laborcoop.common.clock import Clock, utc_now
+from laborcoop.common.db import Connection
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.store import AggregateStore
 from laborcoop.common.unit_of_work import UnitOfWork
@@ -31,6 +32,11 @@ class Registry:
     settings: ServiceSettings
     clock: Clock = utc_now
     brands: AggregateStore[Brand] = repository.BRAND_STORE
+
+    async def history_types(self, conn: Connection, principal: Principal, brand_id: UUID) -> None:
+        """For ``GET /{id}/history``: 404 for an unknown brand; every brand's whole history is
+        public (``None``: every event type)."""
+        await self.brands.require(conn, brand_id)
 
     async def register(
         self, uow: UnitOfWork, principal: Principal, province: str, attributes: Attributes
