@@ -1,10 +1,12 @@
 """The registry's API models. Requests reject unknown fields and normalise text to NFC."""
 
+from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
-from typing import Annotated, Any, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self, cast, get_type_hints
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, create_model, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from laborcoop.common.api import ApiModel, NfcText, WholeNumber
@@ -59,11 +61,6 @@ class IndustryIn(Industry):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_industry_schema)
 
 
-def _plain(industry: Industry | None) -> Industry | None:
-    """The contract's own model, so that attributes compare equal whatever parsed them."""
-    return Industry(**industry.model_dump()) if industry is not None else None
-
-
 Occupations = Annotated[
     list[OccupationCode], Field(max_length=20, examples=[["4-10-01-01"]]), *Distinct
 ]
@@ -89,13 +86,14 @@ _EXAMPLE_INDICATORS: dict[str, Any] = {
 }
 
 
-class BrandCreate(ApiModel):
-    """A brand to register. Only ``name``, ``province`` and ``category`` are required."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_BRAND]})
+class BrandAttributesIn(ApiModel):
+    """A brand's attributes as the API takes them, each with its validation: the API's one list
+    of them (the domain's is :class:`~laborcoop.contracts.brands.BrandDescription`, with the
+    same names: ``tests/test_schemas.py``). :class:`BrandCreate`, :class:`BrandPatch` and
+    :class:`BrandOut` are derived from it, so an attribute's documentation belongs in its type
+    (``Annotated``), which every derived model keeps."""
 
     name: BrandName
-    province: ProvinceCode = Field(examples=["430000"])
     city_code: DivisionCode | None = None
     category: BrandCategory
     ownership: BrandOwnership | None = None
@@ -105,65 +103,107 @@ class BrandCreate(ApiModel):
     operator: Operator | None = None
     development_stage: DevelopmentStage | None = None
 
+
+ATTRIBUTES: Final = tuple(BrandAttributesIn.model_fields)
+REQUIRED: Final = tuple(n for n, f in BrandAttributesIn.model_fields.items() if f.is_required())
+_DOMAIN_TYPES: Final = {
+    name: TypeAdapter[Any](info.annotation or Any) for name, info in Attributes.model_fields.items()
+}
+
+
+def _as_held(name: str, value: Any) -> Any:
+    """``value`` of attribute ``name`` as the domain holds it: a tuple for a list, the
+    contract's own model for an ``IndustryIn`` (so that attributes compare equal whatever parsed
+    them), and ``null`` (clearing it) as the attribute's default."""
+    if value is None:
+        return Attributes.model_fields[name].get_default(call_default_factory=True)
+    return _DOMAIN_TYPES[name].validate_python(value)
+
+
+def _attributes_of(model: ApiModel, names: Iterable[str]) -> dict[str, Any]:
+    return {
+        name: _as_held(name, value) for name, value in model.model_dump(include=set(names)).items()
+    }
+
+
+class _Province(ApiModel):
+    # ``name`` is here for its place only: pydantic lists a field where a class first declares
+    # it, so the document keeps ``name, province`` first; BrandAttributesIn gives it its type.
+    name: Any
+    province: ProvinceCode = Field(examples=["430000"])
+
+
+class BrandCreate(BrandAttributesIn, _Province):
+    """A brand to register. Only ``name``, ``province`` and ``category`` are required."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_BRAND]})
+
     def attributes(self) -> Attributes:
-        return Attributes(
-            name=self.name,
-            category=self.category,
-            city_code=self.city_code,
-            ownership=self.ownership,
-            occupations=tuple(self.occupations),
-            industry=_plain(self.industry),
-            description=self.description,
-            operator=self.operator,
-            development_stage=self.development_stage,
-        )
+        return Attributes(**_attributes_of(self, ATTRIBUTES))
 
 
-class BrandPatch(ApiModel):
+def _stays(value: object) -> object:
+    if value is None:
+        raise ValueError("cannot be cleared")
+    return value
+
+
+_UNOFFERED_NULL: Final = cast(Any, SkipJsonSchema)[None]
+"""``SkipJsonSchema[None]``: ``null`` accepted (then refused by :func:`_stays`), not documented."""
+
+
+def _optional_attributes() -> type[ApiModel]:
+    """Every attribute of :class:`BrandAttributesIn`, optional and absent by default: a
+    required one takes no ``null`` (it cannot be cleared, so the document does not offer it),
+    an optional one takes ``null`` to clear it."""
+    hints = get_type_hints(BrandAttributesIn, include_extras=True)
+    fields: dict[str, Any] = {
+        name: (hints[name] | _UNOFFERED_NULL if name in REQUIRED else hints[name] | None, None)
+        for name in ATTRIBUTES
+    }
+    stays = field_validator(*REQUIRED, mode="after")(_stays)
+    model: type[ApiModel] = create_model(
+        "_OptionalAttributes", __base__=ApiModel, __validators__={"_stays": stays}, **fields
+    )
+    return model
+
+
+def _attribute_values() -> type[ApiModel]:
+    """Every attribute as the domain holds it, always present (``null`` when unset)."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, ...) for name, info in Attributes.model_fields.items()
+    }
+    model: type[ApiModel] = create_model("_AttributeValues", __base__=ApiModel, **fields)
+    return model
+
+
+if TYPE_CHECKING:  # their fields are the attributes, which only the running code enumerates
+
+    class _OptionalAttributes(ApiModel): ...
+
+    class _AttributeValues(ApiModel): ...
+
+else:
+    _OptionalAttributes = _optional_attributes()
+    _AttributeValues = _attribute_values()
+
+
+class BrandPatch(_OptionalAttributes):
     """Attributes to change; a field absent stays as it is, ``null`` clears an optional one."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"development_stage": "growth"}]})
 
-    # null is refused for these two (they cannot be cleared), so the document does not offer it
-    name: BrandName | SkipJsonSchema[None] = None
-    city_code: DivisionCode | None = None
-    category: BrandCategory | SkipJsonSchema[None] = None
-    ownership: BrandOwnership | None = None
-    occupations: Occupations | None = None
-    industry: IndustryIn | None = None
-    description: Description | None = None
-    operator: Operator | None = None
-    development_stage: DevelopmentStage | None = None
-
-    @field_validator("name", "category", mode="after")
-    @classmethod
-    def _required_stay(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("cannot be cleared")
-        return value
-
     def changes(self) -> dict[str, Any]:
         """The attributes this patch sets, as the domain holds them."""
-        changes = {k: getattr(self, k) for k in self.model_fields_set}
-        if "occupations" in changes:
-            changes["occupations"] = tuple(changes["occupations"] or ())
-        if "industry" in changes:
-            changes["industry"] = _plain(changes["industry"])
-        return changes
+        return _attributes_of(self, self.model_fields_set)
 
 
-class BrandOut(ApiModel):
+class _Identity(ApiModel):
     id: UUID
     province: str
-    name: str
-    city_code: str | None
-    category: BrandCategory
-    ownership: BrandOwnership | None
-    occupations: list[str]
-    industry: Industry | None
-    description: str | None
-    operator: str | None
-    development_stage: DevelopmentStage | None
+
+
+class BrandOut(_AttributeValues, _Identity):
     status: BrandStatus
     level: BrandLevel | None
     version: int
@@ -172,24 +212,15 @@ class BrandOut(ApiModel):
 
     @classmethod
     def of(cls, brand: Brand) -> "BrandOut":
-        a = brand.attributes
         return cls(
             id=brand.id,
             province=brand.province,
-            name=a.name,
-            city_code=a.city_code,
-            category=a.category,
-            ownership=a.ownership,
-            occupations=list(a.occupations),
-            industry=a.industry,
-            description=a.description,
-            operator=a.operator,
-            development_stage=a.development_stage,
             status=brand.status,
             level=brand.level,
             version=brand.version,
             created_at=brand.created_at,
             updated_at=brand.updated_at,
+            **{f.name: getattr(brand.attributes, f.name) for f in fields(brand.attributes)},
         )
 
 
