@@ -3,7 +3,7 @@ and ``GET /{id}/history``."""
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
@@ -19,6 +19,7 @@ from laborcoop.common.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
+    PreconditionRequired,
     problem_responses,
 )
 from laborcoop.common.history import HistoryEntry
@@ -71,16 +72,6 @@ def command_route(
     )
 
 
-def list_route(
-    router: APIRouter, *, response_model: type[Page[Any]], summary: str
-) -> Callable[[F], F]:
-    """``GET ""``: one page of the collection (``response_model`` is its ``Page[…]``); a list
-    names no one resource, so it has no problem of its own beyond the 401/422 of every route."""
-    return router.get(
-        "", response_model=response_model, summary=summary, responses=problem_responses()
-    )
-
-
 class HistoryOf(Protocol):
     """The use cases of an aggregate with a history (``Registry``, ``Agreements``)."""
 
@@ -118,3 +109,62 @@ def history_route(router: APIRouter, *, id_name: str, noun: str, name: str, use:
         responses=problem_responses(NotFound),
         name=name,
     )(endpoint)
+
+
+@dataclass(frozen=True)
+class AggregateRoutes:
+    """The routes of one kind of aggregate under ``router``: ``/{<id_name>}`` names one, answered
+    as ``response_model``. Each method is the decorator of one kind of route, so that every
+    service declares (and documents the problems of) its lists, reads, edits, commands and
+    history alike."""
+
+    router: APIRouter
+    id_name: str
+    noun: str
+    response_model: type[BaseModel]
+
+    def listing(self, page_model: type[Page[Any]], summary: str) -> Callable[[F], F]:
+        """``GET ""``: one page (``page_model``, the ``Page[…]`` of ``response_model``); a list
+        names no one resource, so it has no problem beyond the 401/422 of every route."""
+        return self.router.get(
+            "", response_model=page_model, summary=summary, responses=problem_responses()
+        )
+
+    def one(self, summary: str) -> Callable[[F], F]:
+        """``GET /{id}``: one aggregate with its ``ETag`` (404 absent or not visible)."""
+        return self.router.get(
+            f"/{{{self.id_name}}}",
+            response_model=self.response_model,
+            summary=summary,
+            responses=problem_responses(NotFound),
+        )
+
+    def edit(
+        self, method: Literal["patch", "put"], summary: str, description: str
+    ) -> Callable[[F], F]:
+        """``PATCH`` or ``PUT /{id}``: new attributes or terms, always with ``If-Match`` (428)."""
+        route = self.router.patch if method == "patch" else self.router.put
+        return route(
+            f"/{{{self.id_name}}}",
+            response_model=self.response_model,
+            summary=summary,
+            description=description,
+            responses=problem_responses(
+                Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired
+            ),
+        )
+
+    def command(self, verb: str, summary: str, description: str = "") -> Callable[[F], F]:
+        """``POST /{id}/<verb>``: see :func:`command_route`."""
+        return command_route(
+            self.router,
+            verb,
+            id_name=self.id_name,
+            response_model=self.response_model,
+            summary=summary,
+            description=description,
+        )
+
+    def history(self, *, name: str, use: Depends) -> None:
+        """``GET /{id}/history``: see :func:`history_route`."""
+        history_route(self.router, id_name=self.id_name, noun=self.noun, name=name, use=use)

@@ -1,7 +1,6 @@
 """The agreements routes: thin; each parses, runs one use case in one unit of work, and answers."""
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
@@ -20,16 +19,12 @@ from laborcoop.common.api import CalendarDate
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.deps import DbPool, use_cases
 from laborcoop.common.errors import (
-    Conflict,
     Forbidden,
-    NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     problem_responses,
 )
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.routes import Representation, command_route, history_route, list_route
+from laborcoop.common.routes import AggregateRoutes, Representation
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, CooperationArea
 from laborcoop.contracts.provinces import ProvinceCode
@@ -38,28 +33,17 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 AgreementId = Annotated[UUID, Path(description="The agreement's id")]
 ProvinceQuery = Annotated[ProvinceCode | None, Query()]
+ROUTES = AggregateRoutes(router, "agreement_id", "agreement", AgreementOut)
 USES = use_cases(Agreements)
 Use = Annotated[Agreements, USES]
 LOCATION = "/v1/agreements/{id}"
 AGREEMENT = Representation(AgreementOut.of, LOCATION)
 """The answer to a command: its caller acted as a party, so it sees the whole agreement."""
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _as_seen_by(viewer: Principal) -> Representation[Agreement]:
     """The answer to a read: an amendment under signature is shown to the parties only."""
     return Representation(lambda a: AgreementOut.of(a, viewer), LOCATION)
-
-
-def _command(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
-    return command_route(
-        router,
-        verb,
-        id_name="agreement_id",
-        response_model=AgreementOut,
-        summary=summary,
-        description=description,
-    )
 
 
 @router.post(
@@ -77,7 +61,7 @@ async def draft_agreement(body: TermsIn, command: Command, use: Use) -> Response
     )
 
 
-@list_route(router, response_model=Page[AgreementOut], summary="List the agreements you may see")
+@ROUTES.listing(Page[AgreementOut], "List the agreements you may see")
 async def list_agreements(
     principal: CurrentPrincipal,
     pool: DbPool,
@@ -115,12 +99,7 @@ async def list_agreements(
     )
 
 
-@router.get(
-    "/{agreement_id}",
-    response_model=AgreementOut,
-    summary="One agreement, with its ETag",
-    responses=problem_responses(NotFound),
-)
+@ROUTES.one("One agreement, with its ETag")
 async def get_agreement(
     agreement_id: AgreementId, principal: CurrentPrincipal, pool: DbPool, use: Use
 ) -> Response:
@@ -129,14 +108,8 @@ async def get_agreement(
     return _as_seen_by(principal).answer(agreement)
 
 
-@router.put(
-    "/{agreement_id}",
-    response_model=AgreementOut,
-    summary="Rewrite a draft's terms",
-    description="Only the initiator, only in draft, with `If-Match`.",
-    responses=problem_responses(
-        Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired
-    ),
+@ROUTES.edit(
+    "put", "Rewrite a draft's terms", "Only the initiator, only in draft, with `If-Match`."
 )
 async def edit_draft(
     agreement_id: AgreementId,
@@ -151,7 +124,7 @@ async def edit_draft(
     )
 
 
-@_command("proposal", "Propose the draft to the parties", "Only the initiator.")
+@ROUTES.command("proposal", "Propose the draft to the parties", "Only the initiator.")
 async def propose(
     agreement_id: AgreementId, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
@@ -160,7 +133,7 @@ async def propose(
     )
 
 
-@_command(
+@ROUTES.command(
     "signatures",
     "Sign as a party",
     "A party signs once, for itself, the revision under signature (a proposal or an "
@@ -179,7 +152,7 @@ async def sign(
     )
 
 
-@_command(
+@ROUTES.command(
     "declines",
     "Decline as a party",
     "A declined proposal returns to draft; a declined amendment is dropped and the agreement "
@@ -200,7 +173,7 @@ async def decline(
     )
 
 
-@_command(
+@ROUTES.command(
     "amendments",
     "Propose an amendment",
     "A party proposes new terms for an active agreement (same parties and initiator). Every "
@@ -219,7 +192,7 @@ async def amend(
     )
 
 
-@_command("termination", "Terminate early", "A party ends a signed or active agreement.")
+@ROUTES.command("termination", "Terminate early", "A party ends a signed or active agreement.")
 async def terminate(
     agreement_id: AgreementId,
     body: TerminationIn,
@@ -233,4 +206,4 @@ async def terminate(
     )
 
 
-history_route(router, id_name="agreement_id", noun="agreement", name="agreement_history", use=USES)
+ROUTES.history(name="agreement_history", use=USES)

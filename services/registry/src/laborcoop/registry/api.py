@@ -1,7 +1,6 @@
 """The registry's HTTP routes: thin; they parse, run one use case in one transaction, and answer."""
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,12 +14,11 @@ from laborcoop.common.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     problem_responses,
 )
 from laborcoop.common.idempotency import Command
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
-from laborcoop.common.routes import Representation, command_route, history_route, list_route
+from laborcoop.common.routes import AggregateRoutes, Representation
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus, Period
 from laborcoop.contracts.openapi import QUERY_TEXT_PATTERN
@@ -44,21 +42,10 @@ from laborcoop.registry.service import Registry
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
 BrandId = Annotated[UUID, Path(description="The brand's id")]
+ROUTES = AggregateRoutes(router, "brand_id", "brand", BrandOut)
 USES = use_cases(Registry)
 Use = Annotated[Registry, USES]
 BRAND = Representation(BrandOut.of, "/v1/brands/{id}")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _command(verb: str, summary: str, description: str = "") -> Callable[[F], F]:
-    return command_route(
-        router,
-        verb,
-        id_name="brand_id",
-        response_model=BrandOut,
-        summary=summary,
-        description=description,
-    )
 
 
 @router.post(
@@ -76,7 +63,7 @@ async def register_brand(body: BrandCreate, command: Command, use: Use) -> Respo
     )
 
 
-@list_route(router, response_model=Page[BrandOut], summary="List and search brands")
+@ROUTES.listing(Page[BrandOut], "List and search brands")
 async def list_brands(
     principal: CurrentPrincipal,
     pool: DbPool,
@@ -103,25 +90,16 @@ async def list_brands(
     return page_of([BrandOut.of(b) for b in brands], limit, lambda b: {"id": str(b.id)})
 
 
-@router.get(
-    "/{brand_id}",
-    response_model=BrandOut,
-    summary="One brand, with its ETag",
-    responses=problem_responses(NotFound),
-)
+@ROUTES.one("One brand, with its ETag")
 async def get_brand(brand_id: BrandId, principal: CurrentPrincipal, pool: DbPool) -> Response:
     async with pool.acquire() as conn:
         return BRAND.answer(await BRAND_STORE.require(conn, brand_id))
 
 
-@router.patch(
-    "/{brand_id}",
-    response_model=BrandOut,
-    summary="Change a brand's attributes",
-    description="Needs `If-Match` with the brand's ETag. Only the brand's province edits it.",
-    responses=problem_responses(
-        Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired
-    ),
+@ROUTES.edit(
+    "patch",
+    "Change a brand's attributes",
+    "Needs `If-Match` with the brand's ETag. Only the brand's province edits it.",
 )
 async def update_brand(
     brand_id: BrandId, body: BrandPatch, command: Command, use: Use, if_match: RequiredIfMatch
@@ -132,7 +110,7 @@ async def update_brand(
     )
 
 
-@_command(
+@ROUTES.command(
     "recognition",
     "Recognise (认定) at a level",
     "A province recognises its own brands up to province level; the ministry "
@@ -147,7 +125,7 @@ async def recognise_brand(
     )
 
 
-@_command(
+@ROUTES.command(
     "suspension", "Suspend a brand", "The ministry may suspend any brand; a province its own."
 )
 async def suspend_brand(
@@ -159,7 +137,7 @@ async def suspend_brand(
     )
 
 
-@_command(
+@ROUTES.command(
     "reinstatement",
     "Lift a suspension",
     "A suspension the ministry imposed is lifted only by the ministry.",
@@ -176,7 +154,7 @@ async def reinstate_brand(
     )
 
 
-@_command("retirement", "Retire a brand (final)")
+@ROUTES.command("retirement", "Retire a brand (final)")
 async def retire_brand(
     brand_id: BrandId, body: Retirement, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
@@ -259,4 +237,4 @@ async def indicator_revisions(
     return [IndicatorReportOut.of(r) for r in reports]
 
 
-history_route(router, id_name="brand_id", noun="brand", name="brand_history", use=USES)
+ROUTES.history(name="brand_history", use=USES)
