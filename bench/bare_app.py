@@ -26,6 +26,8 @@ class NewBrand(BaseModel):
     category: str
 
 
+_BRAND = """INSERT INTO brands (id, province, name, category, status, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'registered', 1, $5, $5)"""
 _HISTORY = """INSERT INTO event_history (subject, version, event_id, type, time, data)
                VALUES ($1, 1, $2, 'cn.laborcoop.registry.brand.registered.v1', $3, $4)"""
 _OUTBOX = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
@@ -49,14 +51,7 @@ def create_app(dsn: str, mode: str = "insert") -> FastAPI:
             await _whole_write(request.app.state.pool, brand_id, body, now)
             return {"id": str(brand_id)}
         await request.app.state.pool.execute(
-            """INSERT INTO brands (id, province, name, category, status, version, created_at,
-                                   updated_at)
-               VALUES ($1, $2, $3, $4, 'registered', 1, $5, $5)""",
-            brand_id,
-            body.province,
-            body.name,
-            body.category,
-            now,
+            _BRAND, brand_id, body.province, body.name, body.category, now
         )
         return {"id": str(brand_id)}
 
@@ -70,16 +65,7 @@ async def _whole_write(
     data = {"brand_id": str(brand_id), **body.model_dump()}
     event = {"id": str(event_id), "subject": str(brand_id), "time": now.isoformat(), "data": data}
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """INSERT INTO brands (id, province, name, category, status, version, created_at,
-                                   updated_at)
-               VALUES ($1, $2, $3, $4, 'registered', 1, $5, $5)""",
-            brand_id,
-            body.province,
-            body.name,
-            body.category,
-            now,
-        )
+        await conn.execute(_BRAND, brand_id, body.province, body.name, body.category, now)
         await conn.execute(_HISTORY, brand_id, event_id, now, json.dumps(data))
         await conn.execute(_OUTBOX, event_id, str(brand_id), json.dumps(event).encode())
 
