@@ -26,7 +26,8 @@ class NewBrand(BaseModel):
     category: str
 
 
-_BRAND = """INSERT INTO brands (id, province, name, category, status, version, created_at, updated_at)
+_BRAND = """INSERT INTO brands (id, province, name, category, status, version, created_at,
+                                updated_at)
              VALUES ($1, $2, $3, $4, 'registered', 1, $5, $5)"""
 _HISTORY = """INSERT INTO event_history (subject, version, event_id, type, time, data)
                VALUES ($1, 1, $2, 'cn.laborcoop.registry.brand.registered.v1', $3, $4)"""
