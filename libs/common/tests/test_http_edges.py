@@ -22,11 +22,11 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from laborcoop.common.api import ApiModel, decode_json, forwards_its_query
 from laborcoop.common.app import create_service_app
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.errors import Forbidden, InvalidInput, problem_responses
 from laborcoop.common.idempotency import Command
+from laborcoop.common.inputs import ApiModel, decode_json, forwards_its_query
 from laborcoop.common.pagination import Cursor, cursor_id
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.spec import ServiceSpec, no_use_cases

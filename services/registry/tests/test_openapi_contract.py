@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from laborcoop.common.api import ApiModel, NfcText
+from laborcoop.common.inputs import ApiModel, NfcText
 from laborcoop.contracts.openapi import OPTIONAL_TEXT_PATTERN, TEXT_PATTERN
 from laborcoop.contracts.provinces import PROVINCES
 

@@ -14,11 +14,11 @@ from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 import httpx
 from fastapi import FastAPI
 
-from laborcoop.common.api import use_json_routes
 from laborcoop.common.auth import KeySet
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.deps import ServiceState
 from laborcoop.common.errors import install_problem_handlers
+from laborcoop.common.inputs import use_json_routes
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.middleware import install_middleware
 from laborcoop.common.operations import operations_router

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from laborcoop.common.api import ApiModel
 from laborcoop.common.db import Connection
+from laborcoop.common.inputs import ApiModel
 from laborcoop.common.pagination import Page, cursor_version, page_of
 
 

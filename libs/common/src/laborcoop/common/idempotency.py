@@ -18,11 +18,11 @@ from typing import Annotated, Final, TypeVar
 from fastapi import Depends, Header, Request, Response
 from pydantic import WithJsonSchema
 
-from laborcoop.common.api import BODY, JsonRequest, decode_json
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.db import Connection, Pool
 from laborcoop.common.deps import DbPool, state_of
 from laborcoop.common.errors import InvalidInput, Problem
+from laborcoop.common.inputs import BODY, JsonRequest, decode_json
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.unit_of_work import UnitOfWork, Write
 

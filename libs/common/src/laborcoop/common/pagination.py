@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import BaseModel, WithJsonSchema
 
-from laborcoop.common.api import decode_json
 from laborcoop.common.errors import InvalidInput
+from laborcoop.common.inputs import decode_json
 
 T = TypeVar("T")
 

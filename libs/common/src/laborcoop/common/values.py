@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import AfterValidator, Field
 
-from laborcoop.common.api import NfcText, WholeNumber
+from laborcoop.common.inputs import NfcText, WholeNumber
 from laborcoop.contracts.openapi import OPTIONAL_TEXT_PATTERN, TEXT_PATTERN, whole_number
 
 H = TypeVar("H", bound=Hashable)

@@ -73,7 +73,7 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def whole_number(minimum: int, maximum: int, description: str | None = None) -> WithJsonSchema:
-    """The JSON Schema of a bounded ``WholeNumber`` (laborcoop.common.api): its bounds written
+    """The JSON Schema of a bounded ``WholeNumber`` (laborcoop.common.inputs): its bounds written
     after the number's own validator would otherwise be rendered as the unknown keywords
     ``ge``/``le``, and a generated client would send numbers out of range."""
     schema: dict[str, Any] = {"type": "integer", "minimum": minimum, "maximum": maximum}

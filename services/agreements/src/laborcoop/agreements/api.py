@@ -15,7 +15,6 @@ from laborcoop.agreements.schemas import (
     TermsIn,
 )
 from laborcoop.agreements.service import Agreements
-from laborcoop.common.api import CalendarDate
 from laborcoop.common.auth import CurrentPrincipal, Principal
 from laborcoop.common.deps import DbPool, use_cases
 from laborcoop.common.errors import (
@@ -23,6 +22,7 @@ from laborcoop.common.errors import (
     problem_responses,
 )
 from laborcoop.common.idempotency import Command
+from laborcoop.common.inputs import CalendarDate
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.common.routes import AggregateRoutes, Representation
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch

@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, model_validator
 
 from laborcoop.agreements.domain import Agreement
-from laborcoop.common.api import ApiModel, CalendarDate, NfcText
 from laborcoop.common.auth import Principal
+from laborcoop.common.inputs import ApiModel, CalendarDate, NfcText
 from laborcoop.common.values import TEXT, Count, Distinct, Reason, Yuan
 from laborcoop.contracts.agreements import Terms
 from laborcoop.contracts.codes import (

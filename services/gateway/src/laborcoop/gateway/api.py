@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from laborcoop.common.api import ApiModel, forwards_its_query
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool
 from laborcoop.common.errors import (
@@ -16,6 +15,7 @@ from laborcoop.common.errors import (
     ServiceUnavailable,
     problem_responses,
 )
+from laborcoop.common.inputs import ApiModel, forwards_its_query
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus
 from laborcoop.contracts.provinces import ProvinceCode

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from laborcoop.common.api import ApiModel, NfcText
+from laborcoop.common.inputs import ApiModel, NfcText
 from laborcoop.contracts.codes import (
     INDUSTRY_SECTIONS,
     BrandCategory,

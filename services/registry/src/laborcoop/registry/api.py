@@ -6,7 +6,6 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from laborcoop.common.api import NfcText
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool, use_cases
 from laborcoop.common.errors import (
@@ -17,6 +16,7 @@ from laborcoop.common.errors import (
     problem_responses,
 )
 from laborcoop.common.idempotency import Command
+from laborcoop.common.inputs import NfcText
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.common.routes import AggregateRoutes, Representation
 from laborcoop.common.versioning import IfMatch, RequiredIfMatch

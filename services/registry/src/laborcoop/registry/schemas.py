@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, TypeAdapter, create_model, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from laborcoop.common.api import ApiModel, NfcText, WholeNumber
+from laborcoop.common.inputs import ApiModel, NfcText, WholeNumber
 from laborcoop.common.values import OPTIONAL_TEXT, TEXT, Count, Distinct, Note, Reason, Yuan
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import (

@@ -1,6 +1,7 @@
-"""Building blocks of every public API model (docs/design.md §6): no unknown fields, no coercion
-of types that would hide a client's mistake, text in NFC without control characters; and the
-one strict decoder of JSON from clients (bodies, cursors, idempotency fingerprints)."""
+"""Untrusted input: the building blocks of every public API model (docs/design.md §6) — no
+unknown fields, no coercion of types that would hide a client's mistake, text in NFC without
+control characters — and the one strict decoder of JSON from clients (bodies, cursors,
+idempotency fingerprints). Named apart from the services' ``api.py`` (their routes)."""
 
 import json
 import re
