@@ -78,19 +78,15 @@ class _Row(Generic[A]):
     aggregate: A
     stored: dict[str, Any] | None
     saved: bool = False
+    rendered: dict[str, Any] | None = None
 
     def render(self) -> Write | None:
         if not self.saved:
             return None
         table = self.store.table
-        values = table.values(self.aggregate)
+        values = self.rendered = table.values(self.aggregate)
         if self.stored is None:
-            placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-            columns = ", ".join(values)
-            return Write(
-                f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})",
-                tuple(values.values()),
-            )
+            return Write(self.store.insert, tuple(values.values()))
         changed = [c for c in table.mutable if values[c] != self.stored.get(c, _UNKNOWN)]
         if not changed:
             return None
@@ -101,8 +97,9 @@ class _Row(Generic[A]):
         )
 
     def sent(self) -> None:
+        """The values last rendered are now the row's (a write is sent right after rendering)."""
         if self.saved:
-            self.stored = self.store.table.values(self.aggregate)
+            self.stored = self.rendered or self.store.table.values(self.aggregate)
 
     def conflict(self, constraint: str) -> Problem | None:
         explain = self.store.conflicts.get(constraint)
@@ -127,6 +124,10 @@ class AggregateStore(Generic[A]):
         self.noun = noun
         self.conflicts = dict(conflicts or {})
         self.select = f"SELECT {', '.join(table.readable)} FROM {table.name}"
+        placeholders = ", ".join(f"${i}" for i in range(1, len(table.columns) + 1))
+        self.insert = (
+            f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({placeholders})"
+        )
 
     # -- use cases (in a unit of work) -----------------------------------------------------------
 
