@@ -23,7 +23,12 @@ from opentelemetry import trace
 from laborcoop.common import metrics
 from laborcoop.common.db import Pool, connect
 from laborcoop.common.kafka import ensure_topics, new_producer
-from laborcoop.common.logging import BROKER_ERROR, broker_reachable, on_broker_failure
+from laborcoop.common.logging import (
+    BROKER_ERROR,
+    broker_outage_logged,
+    broker_reachable,
+    on_broker_failure,
+)
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import (
     context_from_traceparent,
@@ -168,10 +173,22 @@ class OutboxRelay:
                 if relayed:
                     broker_reachable()  # the broker acknowledged: an outage, if any, is over
                 else:
+                    if broker_outage_logged():
+                        await self._probe(producer)
                     await self._sleep(self._settings.relay_poll_interval_s)
         finally:
             if producer is not None:
                 await _stop_quietly(producer)
+
+    async def _probe(self, producer: AIOKafkaProducer) -> None:
+        """While an outage is logged and nothing is to relay, ask the broker for its metadata
+        (once a poll interval), so that its return is noticed and logged even by a service
+        with no events to send."""
+        with suppress(KafkaError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(
+                producer.client.fetch_all_metadata(), self._settings.relay_poll_interval_s
+            )
+            broker_reachable()
 
     async def _start_producer(self) -> AIOKafkaProducer | None:
         producer = new_producer(self._settings, client_id=f"{self._service}-relay")
@@ -312,9 +329,10 @@ async def _abandon(producer: AIOKafkaProducer) -> None:
 
     ``stop()`` first flushes what is pending, and while the broker is down aiokafka's sender
     retries that flush in a tight loop until the request timeout (its own issue #496). The rows
-    stay in the outbox, so the pending sends are worth nothing: cancelling the sender first makes
-    ``stop()`` close at once. (A private attribute: without it this is a plain ``stop()``.)"""
-    sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
-    if isinstance(sender_task, asyncio.Task):
-        sender_task.cancel()
+    stay in the outbox, so the pending sends are worth nothing: failing them first lets the flush,
+    and so ``stop()``, end at once. (A private attribute: without it this is a plain ``stop()``.)
+    """
+    accumulator = getattr(producer, "_message_accumulator", None)
+    if accumulator is not None:
+        accumulator.fail_all(KafkaConnectionError("the relay gave these sends up; rows kept"))
     await _stop_quietly(producer)
