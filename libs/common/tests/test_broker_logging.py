@@ -10,7 +10,6 @@ import pytest
 
 from laborcoop.common.logging import (
     BROKER_ERROR,
-    broker_outage_logged,
     broker_reachable,
     configure_logging,
     on_broker_failure,
@@ -119,20 +118,6 @@ def test_other_records_pass_untouched_and_no_outage_means_no_return_line(
         ("laborcoop.registry", "a real error"),
         ("laborcoop.common.consumer", "database unavailable; retrying the event"),
     ]
-
-
-def test_an_outage_is_known_to_be_logged_until_its_end(
-    clock: ManualClock, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The relay probes the broker only while an outage is logged (and not yet its end)."""
-    clock.configure()
-    broker_reachable()
-    assert not broker_outage_logged()
-    _client_errors(3)
-    assert broker_outage_logged()
-    broker_reachable()
-    assert not broker_outage_logged()
-    assert [line["message"] for line in _lines(capsys)][-1] == "kafka broker reachable again"
 
 
 def test_client_failures_reach_the_listeners_until_they_stop(clock: ManualClock) -> None:

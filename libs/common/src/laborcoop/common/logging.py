@@ -89,10 +89,6 @@ class BrokerOutageLog(logging.Filter):
         self._last_seen = self._last_written = now
         return True
 
-    @property
-    def outage_logged(self) -> bool:
-        return self._since is not None
-
     def reachable(self) -> None:
         """The broker answered: end the outage with one line (nothing when there was none)."""
         if self._since is None:
@@ -139,11 +135,6 @@ def on_broker_failure(listener: Callable[[], None]) -> Callable[[], None]:
 
 
 _broker_log = BrokerOutageLog()
-
-
-def broker_outage_logged() -> bool:
-    """Whether an outage was logged and its end not yet (see :func:`broker_reachable`)."""
-    return _broker_log.outage_logged
 
 
 def broker_reachable() -> None:

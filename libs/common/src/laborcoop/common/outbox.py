@@ -25,7 +25,6 @@ from laborcoop.common.db import Pool, connect
 from laborcoop.common.kafka import ensure_topics, new_producer
 from laborcoop.common.logging import (
     BROKER_ERROR,
-    broker_outage_logged,
     broker_reachable,
     on_broker_failure,
 )
@@ -173,22 +172,10 @@ class OutboxRelay:
                 if relayed:
                     broker_reachable()  # the broker acknowledged: an outage, if any, is over
                 else:
-                    if broker_outage_logged():
-                        await self._probe(producer)
                     await self._sleep(self._settings.relay_poll_interval_s)
         finally:
             if producer is not None:
                 await _stop_quietly(producer)
-
-    async def _probe(self, producer: AIOKafkaProducer) -> None:
-        """While an outage is logged and nothing is to relay, ask the broker for its metadata
-        (once a poll interval), so that its return is noticed and logged even by a service
-        with no events to send."""
-        with suppress(KafkaError, OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(
-                producer.client.fetch_all_metadata(), self._settings.relay_poll_interval_s
-            )
-            broker_reachable()
 
     async def _start_producer(self) -> AIOKafkaProducer | None:
         producer = new_producer(self._settings, client_id=f"{self._service}-relay")
