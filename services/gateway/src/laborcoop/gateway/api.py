@@ -61,7 +61,9 @@ async def list_brands(
     return page_of(items, limit, lambda b: {"id": str(b.id)})
 
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+"""Every method goes to the owner, which alone knows what its resource allows (its 405 names
+them in ``Allow``, which the gateway relays)."""
 _FORWARDED = [Depends(forwards_its_query)]
 """Every forwarded route: its query string goes to the owner unchanged, and the owner checks it."""
 
