@@ -44,6 +44,7 @@ BROKER_ERROR: Final = "broker_error"
 SUMMARY_INTERVAL_S: Final = 60.0
 _KAFKA_CLIENT: Final = "aiokafka"
 _LOGGER: Final = "laborcoop.common.kafka"
+_CONNECT_FAILURE: Final = "Unable connect to"
 
 
 class BrokerOutageLog(logging.Filter):
@@ -118,8 +119,13 @@ def _is_broker_error(record: logging.LogRecord) -> bool:
 
 
 def _is_client_failure(record: logging.LogRecord) -> bool:
-    """An error of the Kafka client itself (a connection refused, a metadata request failed)."""
-    return record.name.startswith(_KAFKA_CLIENT) and record.levelno >= logging.ERROR
+    """The Kafka client could not connect to the broker (its "Unable connect to …" errors): not
+    any client error, since some (a group coordinator not ready at start-up) are routine."""
+    return (
+        record.name.startswith(_KAFKA_CLIENT)
+        and record.levelno >= logging.ERROR
+        and str(record.msg).startswith(_CONNECT_FAILURE)
+    )
 
 
 _failure_listeners: list[Callable[[], None]] = []
