@@ -15,7 +15,9 @@ characters, which Python's ``re``, ECMAScript and Rust's regex engines all read 
 from collections.abc import Callable
 from typing import Any, Final
 
-from pydantic import WithJsonSchema
+from pydantic import ConfigDict, WithJsonSchema
+
+from laborcoop.contracts.codes import INDUSTRY_SECTIONS, Industry
 
 _WHITE_SPACE: Final = (
     "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029"
@@ -80,3 +82,24 @@ def whole_number(minimum: int, maximum: int, description: str | None = None) -> 
     if description is not None:
         schema["description"] = description
     return WithJsonSchema(schema)
+
+
+def _industry_schema(schema: dict[str, Any]) -> None:
+    """Each section with the divisions it has, so that a generated client sends no division of
+    another section (the check of :class:`~laborcoop.contracts.codes.Industry`)."""
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "section": {"const": section},
+                "division": {"enum": [f"{d:02d}" for d in range(low, high + 1)]},
+            }
+        }
+        for section, (low, high) in INDUSTRY_SECTIONS.items()
+    ]
+
+
+# One model for the registry's own body and the gateway's description of it.
+class IndustryIn(Industry):
+    """An industry in a request: unknown fields are refused, as everywhere in the API."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_industry_schema)

@@ -13,14 +13,12 @@ from pydantic import ConfigDict, Field
 
 from laborcoop.common.inputs import ApiModel, NfcText
 from laborcoop.contracts.codes import (
-    INDUSTRY_SECTIONS,
     BrandCategory,
     BrandOwnership,
     DevelopmentStage,
-    Industry,
     OccupationCode,
 )
-from laborcoop.contracts.openapi import OPTIONAL_TEXT_PATTERN, TEXT_PATTERN
+from laborcoop.contracts.openapi import OPTIONAL_TEXT_PATTERN, TEXT_PATTERN, IndustryIn
 from laborcoop.contracts.provinces import ProvinceCode
 
 _TEXT = {"pattern": TEXT_PATTERN}
@@ -38,25 +36,6 @@ _EXAMPLE_BRAND: dict[str, Any] = {
     "operator": "安化县人力资源和社会保障局",
     "development_stage": "expansion",
 }
-
-
-def _industry_schema(schema: dict[str, Any]) -> None:
-    """Each section with the divisions it has (what the registry checks)."""
-    schema["anyOf"] = [
-        {
-            "properties": {
-                "section": {"const": section},
-                "division": {"enum": [f"{d:02d}" for d in range(low, high + 1)]},
-            }
-        }
-        for section, (low, high) in INDUSTRY_SECTIONS.items()
-    ]
-
-
-class IndustryIn(Industry):
-    """An industry in a request: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_industry_schema)
 
 
 class BrandRegistration(ApiModel):

@@ -13,16 +13,15 @@ from laborcoop.common.inputs import ApiModel, NfcText, WholeNumber
 from laborcoop.common.values import OPTIONAL_TEXT, TEXT, Count, Distinct, Note, Reason, Yuan
 from laborcoop.contracts.brands import IndicatorFigures
 from laborcoop.contracts.codes import (
-    INDUSTRY_SECTIONS,
     BrandCategory,
     BrandLevel,
     BrandOwnership,
     BrandStatus,
     DevelopmentStage,
-    Industry,
     OccupationCode,
 )
 from laborcoop.contracts.openapi import (
+    IndustryIn,
     at_least_one_of,
     whole_number,
 )
@@ -39,26 +38,6 @@ Operator = Annotated[
     NfcText,
     Field(min_length=2, max_length=128, examples=["安化县人社局"], json_schema_extra=TEXT),
 ]
-
-
-def _industry_schema(schema: dict[str, Any]) -> None:
-    """Each section with the divisions it has, so that a generated client sends no division of
-    another section (the check of :class:`Industry`)."""
-    schema["anyOf"] = [
-        {
-            "properties": {
-                "section": {"const": section},
-                "division": {"enum": [f"{d:02d}" for d in range(low, high + 1)]},
-            }
-        }
-        for section, (low, high) in INDUSTRY_SECTIONS.items()
-    ]
-
-
-class IndustryIn(Industry):
-    """An industry in a request: unknown fields are refused, as everywhere in the API."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_industry_schema)
 
 
 Occupations = Annotated[
