@@ -7,6 +7,7 @@ never by a name of their own in ``app.state``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
@@ -52,14 +53,16 @@ async def _pool(request: Request) -> Pool:
 DbPool = Annotated[Pool, Depends(_pool)]
 
 
-def use_cases(kind: type[U]) -> Any:
+def use_cases(kind: type[U], part: Callable[[U], Any] | None = None) -> Any:
     """``Depends`` on the use-case object the service's ``build`` made, checked to be a ``kind``
-    (use in ``Annotated``: ``Use = Annotated[Registry, use_cases(Registry)]``)."""
+    (use in ``Annotated``: ``Use = Annotated[Registry, use_cases(Registry)]``), or on the
+    ``part`` of it that one aggregate's routes use (a service with several aggregates:
+    ``use_cases(LabourExchange, lambda u: u.workers)``)."""
 
-    async def get(request: Request) -> U:
+    async def get(request: Request) -> Any:
         use = state_of(request.app).use_cases
         if not isinstance(use, kind):
             raise TypeError(f"the use cases are a {type(use).__name__}, not a {kind.__name__}")
-        return use
+        return part(use) if part is not None else use
 
     return Depends(get)

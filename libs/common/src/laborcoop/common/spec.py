@@ -6,7 +6,7 @@ clients) from a typed :class:`ServiceContext`. ``opened`` is the one place a ser
 creates its database pool and builds its use cases, for the HTTP app and the CLI alike.
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -64,6 +64,9 @@ class ServiceSpec(Generic[S, U]):
     subscriptions: Sequence[Subscription] = ()
     workers: Sequence[Callable[[ServiceContext[S], U], Worker]] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
+    check: Callable[[ServiceContext[S], U], Awaitable[None]] | None = None
+    """Run once after ``build``, before anything serves or works: an exception stops the
+    process (placements: its personal-data keys must open what the database holds)."""
 
 
 def no_use_cases(context: ServiceContext[Any]) -> None:
@@ -89,6 +92,9 @@ async def opened(
     try:
         async with AsyncExitStack() as closing:
             context = ServiceContext(settings, pool, clock, transports or {}, closing)
-            yield context, spec.build(context)
+            use = spec.build(context)
+            if spec.check is not None:
+                await spec.check(context, use)
+            yield context, use
     finally:
         await pool.close()

@@ -170,3 +170,81 @@ class CooperationArea(StrEnum):
     JOINT_BRAND_BUILDING = "joint_brand_building"  # 劳务品牌共建
     SHARED_EMPLOYEES = "shared_employees"  # 共享员工
     RIGHTS_PROTECTION = "rights_protection"  # 权益保障
+
+
+class Sex(StrEnum):
+    """Read from the ID number's 17th digit (odd: male), never entered separately."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Education(StrEnum):
+    PRIMARY = "primary"  # 小学
+    JUNIOR_SECONDARY = "junior_secondary"  # 初中
+    SENIOR_SECONDARY = "senior_secondary"  # 高中
+    VOCATIONAL = "vocational"  # 中专/技校/职高
+    COLLEGE = "college"  # 大专
+    BACHELOR = "bachelor"  # 本科
+    POSTGRADUATE = "postgraduate"  # 研究生
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    PLACED = "placed"  # a live placement holds the worker
+    UNAVAILABLE = "unavailable"
+
+
+class ConsentScope(StrEnum):
+    """What a worker agreed to share with one receiving province (PIPL Art. 23)."""
+
+    CONTACT = "contact"  # name and phone
+    IDENTITY = "identity"  # name, phone and ID number, for a placement
+
+
+class CertificateKind(StrEnum):
+    VOCATIONAL_SKILL = "vocational_skill"  # 职业技能等级证书
+    SPECIAL_SKILL = "special_skill"  # 专项职业能力证书
+    QUALIFICATION = "qualification"  # 职业资格证书
+    SPECIAL_OPERATION = "special_operation"  # 特种作业操作证
+    TRAINING = "training"  # 培训合格证
+
+
+class DemandKind(StrEnum):
+    PLACEMENT = "placement"
+    SHARED_EMPLOYEE = "shared_employee"  # 共享员工: a secondment between employers, with an end
+
+
+class DemandStatus(StrEnum):
+    OPEN = "open"
+    FILLED = "filled"  # accepted placements reached the headcount
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class PlacementStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    ONBOARDED = "onboarded"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    TERMINATED = "terminated"
+    RETURNED = "returned"  # 返乡
+
+    @property
+    def live(self) -> bool:
+        """A live placement holds its worker (at most one per worker)."""
+        return self in (
+            PlacementStatus.PROPOSED,
+            PlacementStatus.ACCEPTED,
+            PlacementStatus.ONBOARDED,
+        )
+
+
+class ReturnPath(StrEnum):
+    """What followed a worker's return home (返乡就业创业)."""
+
+    LOCAL_JOB = "local_job"
+    BUSINESS_STARTUP = "business_startup"  # 返乡创业
+    TRAINING = "training"
+    NONE_YET = "none_yet"

@@ -1,17 +1,41 @@
-"""The placements service (skeleton: operations endpoints, outbox relay, migrations)."""
+"""The placements service: the labour exchange of workers, demands, matching and placements."""
+
+from zoneinfo import ZoneInfo
 
 from laborcoop.common.app import app_factory
-from laborcoop.common.spec import ServiceSpec, no_use_cases
+from laborcoop.common.spec import ServiceContext, ServiceSpec
+from laborcoop.placements.exchange import LabourExchange
+from laborcoop.placements.keys import check_keys
+from laborcoop.placements.protection import Keyring
 from laborcoop.placements.settings import PlacementsSettings
+from laborcoop.placements.workers.api import router as workers_router
+from laborcoop.placements.workers.service import Workers
 
-SPEC = ServiceSpec[PlacementsSettings, None](
+
+def _exchange(context: ServiceContext[PlacementsSettings]) -> LabourExchange:
+    settings = context.settings
+    ring = Keyring.from_settings(settings)
+    timezone = ZoneInfo(settings.timezone)
+    return LabourExchange(workers=Workers(ring, timezone, context.clock))
+
+
+SPEC = ServiceSpec(
     name="placements",
     title="laborcoop placements",
-    version="0.1.0",
-    description="The placements service of laborcoop.",
-    routers=[],
+    version="1.0.0",
+    description="The labour exchange (人岗供需精准对接): worker records kept by their origin "
+    "province (personal data sealed at rest, masked, every read in the clear audited), job "
+    "demands of receiving provinces, matching, and placements through to the return home. "
+    "Events on `laborcoop.placements.workers`, `.demands` and `.placements`, never with "
+    "personal data.",
+    routers=[workers_router],
     migration_package="laborcoop.placements.migrations",
-    build=no_use_cases,
+    build=_exchange,
+    check=check_keys,
+    openapi_tags=[
+        {"name": "workers", "description": "Worker records (personal data protected)"},
+        {"name": "operations", "description": "Health and metrics"},
+    ],
 )
 
 

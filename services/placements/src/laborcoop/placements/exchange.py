@@ -1,0 +1,12 @@
+"""The labour exchange's use cases, one object per aggregate, built once per process."""
+
+from dataclasses import dataclass
+
+from laborcoop.placements.workers.service import Workers
+
+
+@dataclass(frozen=True)
+class LabourExchange:
+    """What the service's ``build`` makes; each aggregate's routes use their part of it."""
+
+    workers: Workers

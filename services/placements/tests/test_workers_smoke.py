@@ -1,0 +1,36 @@
+from datetime import date
+
+import httpx
+
+from laborcoop.contracts.identifiers import make_resident_id
+from laborcoop.testing import Tokens
+
+HUNAN = "430000"
+SHANGHAI = "310000"
+
+
+def worker_body(sequence: int = 1, **overrides: object) -> dict[str, object]:
+    return {
+        "name": "张三丰",
+        "resident_id": make_resident_id("430524", date(1990, 5, 17), sequence),
+        "phone": "13812345678",
+        "poverty_alleviation": True,
+        "education": "junior_secondary",
+        "occupations": ["6-04-01-01"],
+        **overrides,
+    }
+
+
+async def test_register_and_read(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    created = await client.post("/v1/workers", json=worker_body(), headers=tokens.province(HUNAN))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["name"] == "张**"
+    assert body["phone"] == "138****5678"
+    got = await client.get(f"/v1/workers/{body['id']}", headers=tokens.province(HUNAN))
+    assert got.status_code == 200, got.text
+    assert got.json()["name"] == "张三丰"
+    other = await client.get(f"/v1/workers/{body['id']}", headers=tokens.province(SHANGHAI))
+    assert other.status_code == 404
+    again = await client.post("/v1/workers", json=worker_body(), headers=tokens.province(HUNAN))
+    assert again.status_code == 409, again.text
