@@ -1,24 +1,7 @@
-from datetime import date
-
 import httpx
 
-from laborcoop.contracts.identifiers import make_resident_id
 from laborcoop.testing import Tokens
-
-HUNAN = "430000"
-SHANGHAI = "310000"
-
-
-def worker_body(sequence: int = 1, **overrides: object) -> dict[str, object]:
-    return {
-        "name": "张三丰",
-        "resident_id": make_resident_id("430524", date(1990, 5, 17), sequence),
-        "phone": "13812345678",
-        "poverty_alleviation": True,
-        "education": "junior_secondary",
-        "occupations": ["6-04-01-01"],
-        **overrides,
-    }
+from services.placements.tests.steps import HUNAN, SHANGHAI, worker_body
 
 
 async def test_register_and_read(client: httpx.AsyncClient, tokens: Tokens) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import asyncpg
 import asyncpg.pool
@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 else:  # asyncpg's classes are generic only in its stubs
     Pool = asyncpg.Pool
     Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+class Reader(Protocol):
+    """What a read needs: a connection, or a unit of work (which reads in its transaction)."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
 
 
 async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:

@@ -103,7 +103,9 @@ class DemandClosed(_DemandEvent):
 # -- placements (topic laborcoop.placements.placements) ---------------------------------------
 
 
-class _PlacementEvent(EventPayload):
+class PlacementEvent(EventPayload):
+    """What every placement event says of the placement."""
+
     placement_id: UUID
     worker_id: UUID
     demand_id: UUID
@@ -117,7 +119,7 @@ class _PlacementEvent(EventPayload):
 
 
 @event_type("cn.laborcoop.placements.placement.proposed.v1", topic=topics.PLACEMENTS)
-class PlacementProposed(_PlacementEvent):
+class PlacementProposed(PlacementEvent):
     """The receiving province proposed a worker for one of its demands."""
 
     occupation: str
@@ -126,24 +128,24 @@ class PlacementProposed(_PlacementEvent):
 
 
 @event_type("cn.laborcoop.placements.placement.accepted.v1", topic=topics.PLACEMENTS)
-class PlacementAccepted(_PlacementEvent):
+class PlacementAccepted(PlacementEvent):
     """The origin province accepted (with the worker's consent to share identity)."""
 
 
 @event_type("cn.laborcoop.placements.placement.declined.v1", topic=topics.PLACEMENTS)
-class PlacementDeclined(_PlacementEvent):
+class PlacementDeclined(PlacementEvent):
     reason: str
 
 
 @event_type("cn.laborcoop.placements.placement.onboarded.v1", topic=topics.PLACEMENTS)
-class PlacementOnboarded(_PlacementEvent):
+class PlacementOnboarded(PlacementEvent):
     """The worker started work on ``on``."""
 
     on: date
 
 
 @event_type("cn.laborcoop.placements.placement.milestone_reached.v1", topic=topics.PLACEMENTS)
-class PlacementMilestoneReached(_PlacementEvent):
+class PlacementMilestoneReached(PlacementEvent):
     """The worker stayed ``months`` (3 or 6) on the job: subsidies in many provinces."""
 
     months: int
@@ -151,12 +153,12 @@ class PlacementMilestoneReached(_PlacementEvent):
 
 
 @event_type("cn.laborcoop.placements.placement.completed.v1", topic=topics.PLACEMENTS)
-class PlacementCompleted(_PlacementEvent):
+class PlacementCompleted(PlacementEvent):
     on: date
 
 
 @event_type("cn.laborcoop.placements.placement.terminated.v1", topic=topics.PLACEMENTS)
-class PlacementTerminated(_PlacementEvent):
+class PlacementTerminated(PlacementEvent):
     """One side ended the placement before completion."""
 
     province: str
@@ -164,7 +166,7 @@ class PlacementTerminated(_PlacementEvent):
 
 
 @event_type("cn.laborcoop.placements.placement.returned.v1", topic=topics.PLACEMENTS)
-class PlacementReturned(_PlacementEvent):
+class PlacementReturned(PlacementEvent):
     """The worker returned home (返乡), and what followed."""
 
     on: date

@@ -3,9 +3,14 @@
 from zoneinfo import ZoneInfo
 
 from laborcoop.common.app import app_factory
-from laborcoop.common.spec import ServiceContext, ServiceSpec
+from laborcoop.common.spec import ServiceContext, ServiceSpec, Worker
+from laborcoop.placements.demands.api import router as demands_router
+from laborcoop.placements.demands.scheduler import Expiry
+from laborcoop.placements.demands.service import Demands
 from laborcoop.placements.exchange import LabourExchange
 from laborcoop.placements.keys import check_keys
+from laborcoop.placements.placements.api import router as placements_router
+from laborcoop.placements.placements.service import Placements
 from laborcoop.placements.protection import Keyring
 from laborcoop.placements.settings import PlacementsSettings
 from laborcoop.placements.workers.api import router as workers_router
@@ -16,7 +21,15 @@ def _exchange(context: ServiceContext[PlacementsSettings]) -> LabourExchange:
     settings = context.settings
     ring = Keyring.from_settings(settings)
     timezone = ZoneInfo(settings.timezone)
-    return LabourExchange(workers=Workers(ring, timezone, context.clock))
+    return LabourExchange(
+        workers=Workers(ring, timezone, context.clock),
+        demands=Demands(timezone, context.clock),
+        placements=Placements(timezone, context.clock),
+    )
+
+
+def _expiry(context: ServiceContext[PlacementsSettings], use: LabourExchange) -> Worker:
+    return Expiry(use.demands, context.pool, context.settings)
 
 
 SPEC = ServiceSpec(
@@ -28,12 +41,15 @@ SPEC = ServiceSpec(
     "demands of receiving provinces, matching, and placements through to the return home. "
     "Events on `laborcoop.placements.workers`, `.demands` and `.placements`, never with "
     "personal data.",
-    routers=[workers_router],
+    routers=[workers_router, demands_router, placements_router],
     migration_package="laborcoop.placements.migrations",
     build=_exchange,
     check=check_keys,
+    workers=[_expiry],
     openapi_tags=[
         {"name": "workers", "description": "Worker records (personal data protected)"},
+        {"name": "demands", "description": "Job demands of receiving provinces"},
+        {"name": "placements", "description": "Placements, from the proposal to the return home"},
         {"name": "operations", "description": "Health and metrics"},
     ],
 )

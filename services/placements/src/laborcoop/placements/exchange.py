@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from laborcoop.placements.demands.service import Demands
+from laborcoop.placements.placements.service import Placements
 from laborcoop.placements.workers.service import Workers
 
 
@@ -10,3 +12,5 @@ class LabourExchange:
     """What the service's ``build`` makes; each aggregate's routes use their part of it."""
 
     workers: Workers
+    demands: Demands
+    placements: Placements

@@ -210,12 +210,15 @@ class Worker:
             self.availability = wanted
             self._record_update(now)
 
-    def place(self, now: datetime) -> None:
-        """A placement of this worker was accepted (the placement checked who may)."""
+    def require_available(self) -> None:
         if self.availability != Availability.AVAILABLE:
             raise Conflict(
                 f"the worker is {self.availability.value}, not available", field="worker_id"
             )
+
+    def place(self, now: datetime) -> None:
+        """A placement of this worker was accepted (the placement checked who may)."""
+        self.require_available()
         self.availability = Availability.PLACED
         self._record_update(now)
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from laborcoop.common.db import Connection
+from laborcoop.common.db import Connection, Reader
 from laborcoop.common.problems import Conflict
 from laborcoop.common.store import AggregateStore, Where
 from laborcoop.common.table import Table
@@ -113,7 +113,7 @@ async def reads(conn: Connection, worker_id: UUID, *, after: int | None, limit: 
     return [_read(r) for r in rows]
 
 
-async def brand_of_province(conn: Connection, brand_id: UUID) -> tuple[str, str] | None:
+async def brand_of_province(conn: Reader, brand_id: UUID) -> tuple[str, str] | None:
     """The (province, status) of a brand in this service's copy of the register."""
     row = await conn.fetchrow(
         "SELECT province, status FROM brand_copy WHERE brand_id = $1", brand_id

@@ -6,6 +6,7 @@ Keyring`: the aggregate holds sealed values only. Each value is sealed with its 
 field name as associated data, so a sealed value moved to another row or column does not open.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
@@ -13,7 +14,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from laborcoop.common.clock import Clock, utc_now
-from laborcoop.common.db import Connection
+from laborcoop.common.db import Connection, Reader
 from laborcoop.common.principal import Principal
 from laborcoop.common.problems import Forbidden, InvalidInput, NotFound
 from laborcoop.common.store import AggregateStore
@@ -257,14 +258,12 @@ class Workers:
             raise NotFound(f"no worker {worker.id}")
         return ()
 
-    async def _check_brand(
-        self, conn: Connection | UnitOfWork, principal: Principal, brand_id: UUID | None
-    ) -> None:
+    async def _check_brand(self, conn: Reader, principal: Principal, brand_id: UUID | None) -> None:
         """A worker's brand is a brand of the worker's province, not retired, as this service's
         copy of the register knows it (eventually consistent with the registry)."""
         if brand_id is None:
             return
-        found = await repository.brand_of_province(conn, brand_id)  # type: ignore[arg-type]
+        found = await repository.brand_of_province(conn, brand_id)
         if found is None:
             raise InvalidInput.field("brand_id", "no such brand in the register (yet)")
         province, status = found
@@ -274,7 +273,7 @@ class Workers:
             raise InvalidInput.field("brand_id", "the brand is retired")
 
 
-def _kept_by(principal: Principal) -> Any:
+def _kept_by(principal: Principal) -> Callable[[Worker], bool]:
     """Commands on a record: 404 unless the caller is its origin province (403 for the ministry
     and observers, which act on no record)."""
     reading_province(principal)
