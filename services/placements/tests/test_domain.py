@@ -221,7 +221,7 @@ def test_a_demand_fills_at_its_headcount_and_refuses_one_more() -> None:
     d.count_acceptance(NOW)
     assert d.status == DemandStatus.OPEN
     d.count_acceptance(NOW)
-    assert d.status == DemandStatus.FILLED
+    assert d.status.value == "filled"
     assert d.pending_events[-1].type.endswith("demand.filled.v1")
     with pytest.raises(Conflict, match="headcount"):
         d.count_acceptance(NOW)
@@ -278,7 +278,7 @@ def test_worker_availability_and_consent() -> None:
     with pytest.raises(Conflict):
         w.set_available(province(HN), False, NOW)
     w.release(NOW)
-    assert w.availability == Availability.AVAILABLE
+    assert w.availability.value == "available"
     expired = TODAY - timedelta(days=1)
     with pytest.raises(InvalidInput):
         w.grant_consent(

@@ -6,9 +6,9 @@ import asyncio
 import httpx
 import pytest
 
-from services.placements.tests.steps import GUANGDONG, HUNAN, SHANGHAI, Exchange
 from laborcoop.common.clock import ManualClock
 from laborcoop.testing import Tokens
+from services.placements.tests.steps import GUANGDONG, HUNAN, SHANGHAI, Exchange
 
 
 @pytest.fixture

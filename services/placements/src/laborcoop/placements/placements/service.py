@@ -245,7 +245,7 @@ class Placements:
                 cover.agreement_id,
                 origin,
                 destination,
-                period,  # type: ignore[arg-type]
+                period,
             )
             if counted >= target:
                 return True
