@@ -7,6 +7,7 @@ import httpx
 
 from laborcoop.contracts.identifiers import make_resident_id
 from laborcoop.testing import Tokens
+from laborcoop.testing.leaks import WATCH
 
 HUNAN = "430000"
 SHANGHAI = "310000"
@@ -14,7 +15,8 @@ GUANGDONG = "440000"
 
 
 def worker_body(sequence: int = 1, **overrides: object) -> dict[str, Any]:
-    return {
+    """A worker of Hunan; its personal values are remembered by the leak watch."""
+    body = {
         "name": "张三丰",
         "resident_id": make_resident_id("430524", date(1990, 5, 17), sequence),
         "phone": "13812345678",
@@ -23,6 +25,8 @@ def worker_body(sequence: int = 1, **overrides: object) -> dict[str, Any]:
         "occupations": ["4-10-01-01"],
         **overrides,
     }
+    WATCH.remember(HUNAN, *(str(body[f]) for f in ("name", "resident_id", "phone")))
+    return body
 
 
 def demand_body(**overrides: object) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from laborcoop.common.auth import KeySet, TokenSigner
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Pool
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.testing.leaks import WATCH
 
 if TYPE_CHECKING:
     from laborcoop.testing.databases import Databases  # it imports Stack from here
@@ -95,7 +96,10 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     ``create_app(settings, keys=tokens.keyset(), clock=clock)``."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        hooks = {"response": [WATCH.response]}  # no personal data to whom may not see it
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", event_hooks=hooks
+        ) as client:
             yield client
 
 

@@ -1,6 +1,7 @@
 """pytest fixtures over the real stack that `make test` starts (loaded by the root conftest)."""
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ from laborcoop.common.auth import TokenSigner
 from laborcoop.common.telemetry import configure_tracing
 from laborcoop.testing import FreshApps, Stack, Tokens
 from laborcoop.testing.databases import Databases
+from laborcoop.testing.leaks import WATCH, LogWatch, PersonalDataWatch, scan_topics
 
 SPANS = InMemorySpanExporter()
 configure_tracing("laborcoop-tests", None, extra=SimpleSpanProcessor(SPANS))
@@ -91,3 +93,18 @@ async def kafka_control(stack: Stack) -> AsyncIterator[KafkaControl]:
     control = KafkaControl(stack)
     yield control
     await control.start()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def personal_data_watch(stack: Stack) -> AsyncIterator[PersonalDataWatch]:
+    """After the session: no personal data in any log record, in any answer to a province that
+    may not see it, or in any placements or dead-letter topic (``laborcoop.testing.leaks``)."""
+    handler = LogWatch(WATCH)
+    logging.getLogger().addHandler(handler)
+    yield WATCH
+    logging.getLogger().removeHandler(handler)
+    WATCH.scan_logs()
+    if WATCH.origins:  # the session created workers: read what reached the broker
+        await scan_topics(WATCH, stack.kafka_bootstrap)
+    leaks = "; ".join(str(leak) for leak in WATCH.leaks[:20])
+    assert not WATCH.leaks, f"personal data leaked ({len(WATCH.leaks)}): {leaks}"
