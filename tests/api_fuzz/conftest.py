@@ -24,6 +24,7 @@ from laborcoop.common.settings import ServiceSettings
 from laborcoop.gateway.app import create_app as create_gateway
 from laborcoop.gateway.settings import GatewaySettings
 from laborcoop.placements.app import create_app as create_placements
+from laborcoop.placements.protection import Keyring
 from laborcoop.placements.settings import PlacementsSettings
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
@@ -88,6 +89,12 @@ class FuzzedSystem:
     placements: Served
 
 
+def placements_keys() -> dict[str, str]:
+    """A fresh key ring for the placements service, as its settings' fields."""
+    rendered = Keyring.generate("k1").render_settings().items()
+    return {name.removeprefix("LABORCOOP_").lower(): value for name, value in rendered}
+
+
 def _url(sock: socket.socket) -> str:
     host, port = sock.getsockname()
     return f"http://{host}:{port}"
@@ -125,7 +132,10 @@ async def fuzzed(stack: Stack, databases: Databases, tokens: Tokens) -> AsyncIte
             keys=keys,
         ),
         "pl": create_placements(
-            await settings(PlacementsSettings, "laborcoop.placements.migrations"), keys=keys
+            await settings(
+                PlacementsSettings, "laborcoop.placements.migrations", **placements_keys()
+            ),
+            keys=keys,
         ),
     }
     with (

@@ -12,6 +12,14 @@ from schemathesis.engine import Status, from_schema
 from schemathesis.engine import events as st_events
 from schemathesis.engine.recorder import ScenarioRecorder
 
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
+    """Newline-delimited JSON (a bulk import): each item of an array on a line of its own."""
+    items = value if isinstance(value, list) else [value]
+    return b"".join(json.dumps(item, ensure_ascii=False).encode() + b"\n" for item in items)
+
+
 SEED = 20240611
 MAX_EXAMPLES = 10
 MAX_STEPS = 10

@@ -34,7 +34,7 @@ EXCEPTIONS = (
         _ACCEPTS,
         422,
         field=r"(?:.*\.)?(?:\w+_yuan|practitioners|jobs_created|people_trained|"
-        r"workers_transferred|job_postings)",
+        r"workers_transferred|job_postings|wage_min|wage_max|headcount|year|level)",
         message="must be a whole number",
         reason="JSON Schema counts 15000.0 as an integer; the services refuse decimals where a "
         "whole number is meant (WholeNumber), which no schema keyword can say.",
@@ -56,6 +56,28 @@ EXCEPTIONS = (
         reason="A brand's city or county code must lie in its province (same first two digits, "
         "not the province's own code). On PATCH the province is the stored brand's, which no "
         "schema of the body can know; the 422 names `city_code`.",
+    ),
+    runner.Allowed(
+        _ACCEPTS,
+        422,
+        field=r"resident_id|employer_credit_code",
+        reason="An ID number's 18th character is an ISO 7064 MOD 11-2 check over the first 17, "
+        "its digits 7-14 a real birth date, its first two a province, and its county must lie "
+        "in the registering province; a credit code's 18th character is a GB 32100 check. A "
+        "pattern can state the shape (it does) but not a checksum or a calendar; the 422 names "
+        "the field without echoing the value.",
+    ),
+    runner.Allowed(
+        _ACCEPTS,
+        422,
+        field=r"start_date|open_until|until|end_date|on|city_code|brand_id|outside_agreement|"
+        r"agreement_id",
+        reason="Labour-exchange rules relate a field to today, to the caller or to other data: a "
+        "demand starts today or later, a consent or a demand's window is not already past, a "
+        "date recorded is not in the future, a work location lies in the posting province, a "
+        "worker's brand is a registered brand of its province, a corridor without an active "
+        "agreement needs `outside_agreement`. No schema sees the clock, the token or the "
+        "register; the 422 names the field.",
     ),
     runner.Allowed(
         _ACCEPTS,
