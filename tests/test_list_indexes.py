@@ -25,6 +25,9 @@ from laborcoop.agreements import repository as agreements
 from laborcoop.common.auth import Principal, Role
 from laborcoop.common.db import connect
 from laborcoop.gateway import repository as gateway
+from laborcoop.placements.demands import repository as demands
+from laborcoop.placements.placements import repository as placements
+from laborcoop.placements.workers import repository as workers
 from laborcoop.registry import repository as registry
 from laborcoop.testing.databases import Databases
 
@@ -84,6 +87,41 @@ SELECT gen_random_uuid(), '品牌' || g, {_PROVINCE},
 FROM generate_series(1, {ROWS}) AS g
 """
 
+# The labour exchange: workers of 31 origins (sealed values are placeholders: plans only),
+# demands of 31 provinces, placements along 31 × 31 corridors.
+_EXCHANGE = f"""
+INSERT INTO workers (id, origin, county, sex, birth_year, name, resident_id, phone,
+                     poverty_alleviation, id_index, education, occupations, brand_id,
+                     availability, sealed_with, version, created_at, updated_at)
+SELECT md5('w' || g)::uuid, {_PROVINCE}, '430524', 'male', 1990, 'k1:x', 'k1:x', 'k1:x', 'k1:x',
+       decode(md5(g::text), 'hex'), 'vocational',
+       ARRAY['4-10-' || lpad((g % 97)::text, 2, '0') || '-01'],
+       CASE WHEN g % 10 = 0 THEN md5('b' || g % 500)::uuid END,
+       (ARRAY['available', 'available', 'placed', 'unavailable'])[1 + g % 4],
+       'k1', 1, now(), now()
+FROM generate_series(1, {ROWS}) AS g;
+INSERT INTO demands (id, province, kind, status, employer_name, employer_credit_code,
+                     occupation, headcount, wage_min, wage_max, city_code, start_date,
+                     open_until, preferred_brands, version, created_at, updated_at)
+SELECT md5('d' || g)::uuid, {_PROVINCE}, 'placement',
+       (ARRAY['open', 'open', 'filled', 'closed', 'expired'])[1 + g % 5], '用工单位' || g,
+       '91350100M000100Y43', '4-10-' || lpad((g % 97)::text, 2, '0') || '-01', 5, 5000, 8000,
+       '310115', date '2025-01-01', date '2025-03-01',
+       CASE WHEN g % 50 = 0 THEN ARRAY[md5('b' || g % 500)::uuid] ELSE '{{}}' END,
+       1, now(), now()
+FROM generate_series(1, {ROWS}) AS g;
+INSERT INTO placements (id, worker_id, demand_id, origin, destination, agreement_id,
+                        outside_agreement, beyond_target, brand_id, occupation, status,
+                        proposed_on, version, created_at, updated_at)
+SELECT md5('p' || g)::uuid, md5('w' || g)::uuid, md5('d' || g)::uuid, {_PROVINCE},
+       lpad(((g / 31 % 31) + 11)::text, 2, '0') || '0000',
+       CASE WHEN g % 3 > 0 THEN md5('a' || g % 300)::uuid END, g % 3 = 0, false,
+       CASE WHEN g % 10 = 0 THEN md5('b' || g % 500)::uuid END, '4-10-01-01',
+       (ARRAY['declined', 'completed', 'terminated', 'returned', 'completed'])[1 + g % 5],
+       date '2020-01-01' + g % 2000, 1, now(), now()
+FROM generate_series(1, {ROWS}) AS g
+"""
+
 
 async def _seeded(databases: Databases, package: str, seed: str) -> "asyncpg.Connection[Any]":
     conn = await connect(await databases.fresh(package))
@@ -109,6 +147,13 @@ async def agreements_db(databases: Databases) -> AsyncIterator["asyncpg.Connecti
 @pytest.fixture(scope="module")
 async def gateway_db(databases: Databases) -> AsyncIterator["asyncpg.Connection[Any]"]:
     conn = await _seeded(databases, "laborcoop.gateway.migrations", _BRAND_VIEW)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def placements_db(databases: Databases) -> AsyncIterator["asyncpg.Connection[Any]"]:
+    conn = await _seeded(databases, "laborcoop.placements.migrations", _EXCHANGE)
     yield conn
     await conn.close()
 
@@ -294,3 +339,89 @@ async def test_the_gateway_filters_still_find_what_they_name(
     )
     assert len(retired) == PAGE
     assert all(r["status"] == "retired" and r["id"] > CURSOR for r in retired)
+
+
+W, D, P = workers.WorkerFilter, demands.DemandFilter, placements.PlacementFilter
+BRAND = UUID("3c59dc04-8e8b-5c8e-b8ee-07b5c1d34ab4")
+EXCHANGE_CASES = [
+    ("workers", workers.search_query, W("310000"), ordered("workers_origin")),
+    (
+        "workers by availability",
+        workers.search_query,
+        W("310000", availability="placed"),
+        ordered("workers_origin_availability"),
+    ),
+    (
+        "workers by brand",
+        workers.search_query,
+        W("310000", brand=BRAND),
+        ordered("workers_origin_brand"),
+    ),
+    (
+        "workers by occupation",
+        workers.search_query,
+        W("310000", occupation="4-10-05-01"),
+        (("workers_occupations", False), ("workers_origin", True)),
+    ),
+    ("demands", demands.search_query, D(), ordered("demands_pkey")),
+    (
+        "demands by province",
+        demands.search_query,
+        D(province="310000"),
+        ordered("demands_province"),
+    ),
+    ("demands by status", demands.search_query, D(status="filled"), ordered("demands_status")),
+    (
+        "demands by occupation",
+        demands.search_query,
+        D(occupation="4-10-05-01"),
+        ordered("demands_occupation"),
+    ),
+    ("demands by brand", demands.search_query, D(brand=BRAND), matched("demands_brands")),
+    (
+        "placements of a province",
+        placements.search_query,
+        P("310000"),
+        common("placements_corridor", "placements_pkey") + matched("placements_destination"),
+    ),
+    (
+        "placements by status",
+        placements.search_query,
+        P("310000", status="returned"),
+        ordered("placements_status") + matched("placements_corridor"),
+    ),
+    (
+        "placements of a corridor",
+        placements.search_query,
+        P("310000", origin="310000", destination="110000"),
+        matched("placements_corridor"),
+    ),
+    (
+        "placements from another origin",
+        placements.search_query,
+        P("310000", origin="530000"),
+        matched("placements_corridor"),
+    ),
+    (
+        "placements of a brand",
+        placements.search_query,
+        P("310000", brand=BRAND),
+        matched("placements_brand") + matched("placements_corridor"),
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", PLAN_MODES)
+@pytest.mark.parametrize("after", [None, CURSOR], ids=["first", "next"])
+@pytest.mark.parametrize(("query", "where", "ways"), [c[1:] for c in EXCHANGE_CASES],
+                         ids=[c[0] for c in EXCHANGE_CASES])  # fmt: skip
+async def test_labour_exchange_list_filters_use_their_index(
+    placements_db: "asyncpg.Connection[Any]",
+    mode: str,
+    after: UUID | None,
+    query: Any,
+    where: Any,
+    ways: tuple[Way, ...],
+) -> None:
+    sql, args = query(where, after=after, limit=PAGE)
+    _assert_served(await _plan(placements_db, mode, sql, args), ways)

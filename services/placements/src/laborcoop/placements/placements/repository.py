@@ -59,12 +59,22 @@ def _last_day(year: int, month: int) -> date:
 def search_query(
     where: PlacementFilter, *, after: UUID | None, limit: int
 ) -> tuple[str, list[Any]]:
+    """The caller's province sees the placements it is a side of: a corridor that names it needs
+    no further condition (``placements_corridor`` serves it in cursor order); one end given
+    that is another province fixes the other end to the caller's; otherwise either side."""
+    origin, destination, province = where.origin, where.destination, where.province
+    if province not in (origin, destination):
+        if origin is not None and destination is None:
+            destination = province
+        elif destination is not None and origin is None:
+            origin = province
+    conditions = Where()
+    if province not in (origin, destination):
+        conditions.always("(origin = {} OR destination = {})", province, province)
     period = where.period or (None, None)
     conditions = (
-        Where()
-        .always("(origin = {} OR destination = {})", where.province, where.province)
-        .add("origin = {}", where.origin)
-        .add("destination = {}", where.destination)
+        conditions.add("origin = {}", origin)
+        .add("destination = {}", destination)
         .add("status = {}", where.status)
         .add("brand_id = {}", where.brand)
         .add("agreement_id = {}", where.agreement)
