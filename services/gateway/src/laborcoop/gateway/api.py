@@ -107,3 +107,37 @@ async def brand_resource(request: Request, rest: str, principal: CurrentPrincipa
 async def agreements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Agreements: forwarded to the agreements service (its OpenAPI document describes them)."""
     return await forward(request, "agreements", "/v1/agreements", rest)
+
+
+@router.api_route("/workers", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
+@router.api_route(
+    "/workers:import", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
+@router.api_route(
+    "/workers/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
+async def workers(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
+    """Worker records: forwarded to the placements service, which alone opens personal data
+    and masks it (the gateway never sees a worker's data in the clear unless the caller may)."""
+    prefix = "/v1/workers:import" if request.url.path.endswith(":import") else "/v1/workers"
+    return await forward(request, "placements", prefix, rest)
+
+
+@router.api_route("/demands", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
+@router.api_route(
+    "/demands/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
+async def demands(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
+    """Demands and their matches: forwarded to the placements service."""
+    return await forward(request, "placements", "/v1/demands", rest)
+
+
+@router.api_route(
+    "/placements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
+@router.api_route(
+    "/placements/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
+)
+async def placements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
+    """Placements: forwarded to the placements service."""
+    return await forward(request, "placements", "/v1/placements", rest)

@@ -18,7 +18,8 @@ class GatewaySettings(ServiceSettings):
     )
     placements_url: str = Field(
         default="http://127.0.0.1:8103",
-        description="Base URL of placements (no route forwards to it yet).",
+        description="Base URL the gateway forwards `/v1/workers…`, `/v1/demands…` and "
+        "`/v1/placements…` requests to.",
     )
     upstream_timeout_s: float = Field(
         default=10.0,
