@@ -96,7 +96,7 @@ def test_every_service_is_a_console_script_with_that_default_port() -> None:
 
 
 def test_seeding_services_come_in_dependency_order() -> None:
-    assert [s.name for s in SERVICES if s.seeds] == ["registry", "agreements"]
+    assert [s.name for s in SERVICES if s.seeds] == ["registry", "agreements", "placements"]
 
 
 def test_services_get_the_stack_and_each_others_urls(tmp_path: Path) -> None:
@@ -124,6 +124,9 @@ def test_closing_message_names_the_gateway_and_the_token(tmp_path: Path) -> None
     assert "Gateway: http://127.0.0.1:8300  (OpenAPI: /docs)" in text
     assert "  export TOKEN=TKN" in text
     assert f"Logs: {tmp_path / 'services'}/<service>.log    Stop: make down" in text
+    assert "Demo clients" not in text
+    listed = launcher.closing_message(stack(tmp_path), "TKN", "Demo clients (…):\n  430000 id s\n")
+    assert "/v1/brands\nDemo clients (…):\n  430000 id s\nLogs:" in listed
 
 
 def test_a_missing_prerequisite_is_one_line_and_exit_1(

@@ -60,8 +60,11 @@ async def load_keys(settings: ServiceSettings) -> KeySet | None:
     return None
 
 
-async def _keys(settings: ServiceSettings, given: KeySet | None) -> KeySet:
-    keys = given or await load_keys(settings)
+async def _keys(spec: ServiceSpec[S, U], settings: S, given: KeySet | None) -> KeySet:
+    """The seam's key set, else the service's own (``ServiceSpec.own_keys``), else the
+    settings' JWKS file or URL."""
+    own = spec.own_keys(settings) if spec.own_keys is not None else None
+    keys = given or own or await load_keys(settings)
     if keys is None:
         raise RuntimeError("no token key set: set LABORCOOP_JWKS_FILE or LABORCOOP_JWKS_URL")
     return keys
@@ -85,7 +88,7 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = opened(spec, settings, clock=seams.clock, transports=seams.transports)
         async with resources as (context, use):
-            keys = await _keys(settings, seams.keys)
+            keys = await _keys(spec, settings, seams.keys)
             workers = build_workers(spec, context, use)
             state = ServiceState(settings, context.pool, context.clock, keys, use, workers)
             app.state.service = state

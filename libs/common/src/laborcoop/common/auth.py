@@ -12,6 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
+from uuid import uuid4
 
 import httpx
 import jwt
@@ -174,11 +175,15 @@ class TokenSigner:
         ttl_s: int = 900,
         now: float | None = None,
     ) -> str:
+        """A token for ``client_id`` (its ``sub`` and ``client_id`` claims, RFC 9068 §2.2), with
+        a ``jti`` of its own; ``province`` is left out when there is none."""
         issued = int(now if now is not None else time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": client_id,
+            "client_id": client_id,
+            "jti": str(uuid4()),
             "iat": issued,
             "exp": issued + ttl_s,
             "roles": roles,

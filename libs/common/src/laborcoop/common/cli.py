@@ -2,7 +2,8 @@
 
 Commands: ``serve`` (API, plus relay and consumers unless ``LABORCOOP_RUN_WORKERS=false``),
 ``migrate``, ``relay`` (outbox relay only) and ``consume`` (consumers only) — the last two let
-Kubernetes scale workers apart from the API. A service may add its own commands (``seed``).
+Kubernetes scale workers apart from the API. A service may add its own commands, each made by
+:func:`service_command` (``seed``, placements' ``import-workers`` and ``rotate-keys``).
 """
 
 import argparse
@@ -17,7 +18,7 @@ from laborcoop.common.app import create_service_app
 from laborcoop.common.db import Pool, connect
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.settings import ServiceSettings
-from laborcoop.common.spec import ServiceSpec, opened
+from laborcoop.common.spec import ServiceContext, ServiceSpec, opened
 from laborcoop.common.telemetry import configure_tracing
 from laborcoop.common.workers import Workers, build_workers
 
@@ -37,19 +38,39 @@ class ExtraCommand(Generic[S]):
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
+def service_command(
+    spec: ServiceSpec[S, U],
+    help: str,
+    work: Callable[[ServiceContext[S], U, argparse.Namespace], Awaitable[None]],
+    *,
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    migrate_first: bool = False,
+) -> ExtraCommand[S]:
+    """A service's own command that works on the service as ``serve`` builds it: (migrate when
+    ``migrate_first``,) open the pool and the use cases with ``opened`` (so the service's
+    start-up ``check`` passes first: placements' keys must open what the database holds), then
+    run ``work`` with them and the parsed options. ``arguments`` adds its options."""
+
+    async def run(settings: S, args: argparse.Namespace) -> None:
+        if migrate_first:
+            await migrate(settings, spec)
+        async with opened(spec, settings) as (context, use):
+            await work(context, use, args)
+
+    return ExtraCommand(help, run, arguments)
+
+
 def seed_command(
     spec: ServiceSpec[S, U], help: str, load: Callable[[Pool, U], Awaitable[str]]
 ) -> ExtraCommand[S]:
     """A ``seed`` command: migrate, open the service's pool and use cases as ``serve`` does, run
     ``load`` (idempotent: it adds only what is missing) and print what it says it added."""
 
-    async def run(settings: S, args: argparse.Namespace) -> None:
-        await migrate(settings, spec)
-        async with opened(spec, settings) as (context, use):
-            added = await load(context.pool, use)
+    async def seed(context: ServiceContext[S], use: U, args: argparse.Namespace) -> None:
+        added = await load(context.pool, use)
         print(f"seed: {added} added")
 
-    return ExtraCommand(help, run)
+    return service_command(spec, help, seed, migrate_first=True)
 
 
 async def migrate(settings: ServiceSettings, spec: SpecOf) -> list[str]:

@@ -6,7 +6,7 @@ idempotency fingerprints). Named apart from the services' ``api.py`` (their rout
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from datetime import date
 from itertools import accumulate
 from typing import Annotated, Any, Final
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from starlette.routing import BaseRoute
 
 from laborcoop.common.errors import (
     BODY_PROBLEMS,
@@ -185,6 +186,31 @@ def forwards_its_query() -> None:
     """A dependency that marks a route sending its query string on, unchanged, to the service
     that owns the resource (the gateway's forwarding routes): the owner declares the parameters
     and refuses the ones it does not know, so such a route declares none and refuses none."""
+
+
+def streams_its_body() -> None:
+    """A dependency that marks a route reading its request body itself, as a stream
+    (``request.stream()``), in a media type of its own (a bulk import's NDJSON).
+
+    Such a route declares no body parameter, so :class:`JsonRoute` neither parses its body nor
+    answers 415 for it: the route checks the media type itself and documents its body with
+    ``openapi_extra``. The app's body limit (``max_body_bytes``) does not apply to it either
+    (:func:`streamed_routes`): it never holds the whole body, and bounds what it reads itself
+    (so many lines, each so long)."""
+
+
+def streamed_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
+    """The routes among ``routes`` (and those of the routers they include) that
+    :func:`streams_its_body`. Each matches a request by the path it was declared with: the app
+    factory includes routers without a prefix."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute) and _depends_on(route.dependant, streams_its_body):
+            found.append(route)
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            found += streamed_routes(included.routes)
+    return found
 
 
 def _declared_query(route: APIRoute) -> frozenset[str] | None:

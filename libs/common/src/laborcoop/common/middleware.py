@@ -6,19 +6,28 @@ instrumentor when traces are recorded) wraps them all.
 """
 
 import time
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laborcoop.common import metrics
 from laborcoop.common.errors import PayloadTooLarge, problem_response
+from laborcoop.common.inputs import streamed_routes
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import TraceContextMiddleware, recording
 
 
 def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    """Called once the app's routers are included (the body limit spares the routes that
+    stream their body, :func:`~laborcoop.common.inputs.streams_its_body`)."""
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        unlimited=streamed_routes(app.router.routes),
+    )
     app.add_middleware(MetricsMiddleware, service=settings.service_name)  # outer: counts 413s
     if recording():
         FastAPIInstrumentor.instrument_app(
@@ -30,11 +39,16 @@ def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
 
 class BodyLimitMiddleware:
     """Answers 413 problem+json for a body over ``max_bytes``: a declared length is checked
-    before reading; a body of unknown length (chunked) is read up to the limit."""
+    before reading; a body of unknown length (chunked) is read up to the limit. The
+    ``unlimited`` routes (those that stream their body and bound it themselves) are passed
+    through untouched: neither refused for their length nor buffered."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, unlimited: Sequence[BaseRoute] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.unlimited = tuple(unlimited)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,10 +57,13 @@ class BodyLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit():
             # The HTTP server delivers exactly the declared length, so no need to count it.
-            if int(declared) > self.max_bytes:
+            if int(declared) > self.max_bytes and not self._streams(scope):
                 await self._reject(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
+            return
+        if self._streams(scope):
+            await self.app(scope, receive, send)
             return
         messages, too_large = await self._buffer(receive)
         if too_large:
@@ -58,6 +75,11 @@ class BodyLimitMiddleware:
             return next(replay, None) or await receive()
 
         await self.app(scope, replaying_receive, send)
+
+    def _streams(self, scope: Scope) -> bool:
+        """Whether the request goes to a route that streams its body (matched as the router
+        will match it: path and method)."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self.unlimited)
 
     async def _buffer(self, receive: Receive) -> tuple[list[Message], bool]:
         """Read a body of unknown length, stopping as soon as it passes the limit."""

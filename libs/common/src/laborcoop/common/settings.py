@@ -85,7 +85,8 @@ class ServiceSettings(BaseSettings):
         default="development",
         description="`development`, `test` or `production`. In `production` the settings "
         "refuse the development database password (`laborcoop:laborcoop@` in the URL) and "
-        "require `LABORCOOP_JWKS_FILE` or `LABORCOOP_JWKS_URL`, and `dev-token` refuses to run.",
+        "require `LABORCOOP_JWKS_FILE` or `LABORCOOP_JWKS_URL` (the gateway's `serve`: "
+        "`LABORCOOP_TOKEN_SIGNING_KEYS` instead), and `dev-token` refuses to run.",
     )
     log_level: str = Field(
         default="INFO",
@@ -256,9 +257,18 @@ class ServiceSettings(BaseSettings):
             return self
         if "laborcoop:laborcoop@" in self.database_url.get_secret_value():
             raise ValueError("the development database password is refused in production")
-        if self.jwks_file is None and self.jwks_url is None:
-            raise ValueError("production needs LABORCOOP_JWKS_URL or LABORCOOP_JWKS_FILE")
+        missing = self.missing_token_keys()
+        if missing is not None:
+            raise ValueError(f"production needs {missing}")
         return self
+
+    def missing_token_keys(self) -> str | None:
+        """What this service lacks to verify bearer tokens (the variables to set), or None.
+        The gateway, which signs them and verifies them with its own keys
+        (``ServiceSpec.own_keys``), checks those when it serves instead."""
+        if self.jwks_file is None and self.jwks_url is None:
+            return "LABORCOOP_JWKS_URL or LABORCOOP_JWKS_FILE"
+        return None
 
     def topic(self, name: str) -> str:
         """The physical topic of a contract topic (a prefix isolates environments and tests)."""

@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import httpx
 from fastapi import APIRouter
 
+from laborcoop.common.auth import KeySet
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.consumer import Subscription
 from laborcoop.common.db import Pool, create_pool
@@ -67,6 +68,11 @@ class ServiceSpec(Generic[S, U]):
     check: Callable[[ServiceContext[S], U], Awaitable[None]] | None = None
     """Run once after ``build``, before anything serves or works: an exception stops the
     process (placements: its personal-data keys must open what the database holds)."""
+    own_keys: Callable[[S], KeySet | None] | None = None
+    """The key set of a service that issues the tokens itself (the gateway: the public halves of
+    its signing keys). When it gives one, the service verifies bearer tokens with it rather than
+    with a JWKS file or URL, so the issuer never waits for, or disagrees with, a copy of its own
+    keys; when it gives None, with the settings' file or URL like every other service."""
 
 
 def no_use_cases(context: ServiceContext[Any]) -> None:

@@ -8,6 +8,7 @@ Callers who may not see personal data see only :func:`mask_name`, :func:`mask_re
 """
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Final
 
@@ -61,6 +62,22 @@ def check_resident_id(value: str) -> str:
     if check_character(value[:17]) != normalised[17]:
         raise ValueError("the check character (18th) does not match the first 17 digits")
     return normalised
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentIdFacts:
+    """What a resident ID number says of its holder, read once."""
+
+    county: str
+    birth_date: date
+    sex: Sex
+
+
+def facts_of(resident_id: str) -> ResidentIdFacts:
+    """County, birth date and sex of a resident ID number, validated once."""
+    checked = check_resident_id(resident_id)
+    sex = Sex.MALE if int(checked[16]) % 2 else Sex.FEMALE
+    return ResidentIdFacts(checked[:6], _birth_date(checked), sex)
 
 
 def birth_date_of(resident_id: str) -> date:

@@ -25,8 +25,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from laborcoop.contracts.identifiers import check_resident_id
 
-_ID_CANDIDATE: Final = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE: Final = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+# Not inside a longer run of digits or letters, nor after a decimal point (a float's digits).
+_ID_CANDIDATE: Final = re.compile(r"(?<![0-9A-Za-z.])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE: Final = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z])")
+_STANDARD_ATTRIBUTES: Final = frozenset(vars(logging.makeLogRecord({})))
+"""A log record's own attributes (times, line numbers): only its message and extras are text."""
 
 
 def _valid_id(candidate: str) -> bool:
@@ -104,7 +107,8 @@ class LogWatch(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            parts = [record.getMessage(), *(str(v) for v in vars(record).values())]
+            extras = (v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES)
+            parts = [record.getMessage(), *(str(v) for v in extras)]
             if record.exc_info and record.exc_info[1] is not None:
                 parts.append(repr(record.exc_info[1]))
             self.watch.log_lines.append(" ".join(parts))

@@ -132,9 +132,7 @@ async def demands(request: Request, principal: CurrentPrincipal, rest: str = "")
     return await forward(request, "placements", "/v1/demands", rest)
 
 
-@router.api_route(
-    "/placements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@router.api_route("/placements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
 @router.api_route(
     "/placements/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
 )

@@ -3,11 +3,16 @@
 import httpx
 
 from laborcoop.common.app import app_factory
+from laborcoop.common.auth import KeySet
 from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.gateway.api import router
 from laborcoop.gateway.forwarding import Upstreams
+from laborcoop.gateway.identity.api import keys_router, token_router
+from laborcoop.gateway.identity.limits import FailureLimit
+from laborcoop.gateway.identity.service import Identity
 from laborcoop.gateway.projections import SUBSCRIPTION
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.uses import GatewayUses
 
 
 def open_upstreams(context: ServiceContext[GatewaySettings]) -> Upstreams:
@@ -31,15 +36,51 @@ def open_upstreams(context: ServiceContext[GatewaySettings]) -> Upstreams:
     return Upstreams(clients)
 
 
+def identity(context: ServiceContext[GatewaySettings]) -> Identity:
+    """Clients and tokens: the signing keys of the settings, the failure limit of this replica
+    (in memory, on the app's clock)."""
+    settings = context.settings
+    clock = context.clock
+    return Identity(
+        clock,
+        keys=settings.signing_keys(),
+        token_ttl_s=settings.token_ttl_s,
+        jwks_max_age_s=settings.jwks_max_age_s,
+        failures=FailureLimit(
+            settings.token_failure_limit,
+            settings.token_failure_window_s,
+            clock=lambda: clock().timestamp(),
+        ),
+    )
+
+
+def build(context: ServiceContext[GatewaySettings]) -> GatewayUses:
+    return GatewayUses(upstreams=open_upstreams(context), identity=identity(context))
+
+
+def own_keys(settings: GatewaySettings) -> KeySet | None:
+    """The gateway verifies bearer tokens with the keys it signs them with, when it has some;
+    in production it must have some (its ``serve`` stops here otherwise)."""
+    keys = settings.signing_keys()
+    if keys is None and settings.environment == "production":
+        raise RuntimeError(
+            "production needs LABORCOOP_TOKEN_SIGNING_KEYS: the gateway signs tokens with them"
+        )
+    return keys.key_set() if keys is not None else None
+
+
 SPEC = ServiceSpec(
     name="gateway",
     title="laborcoop gateway",
     version="1.0.0",
-    description="The public API of laborcoop for provincial HR systems.",
-    routers=[router],
+    description="The public API of laborcoop for provincial HR systems. Get a token at "
+    "`POST /v1/oauth/token` (OAuth 2.0 client credentials) and send it as "
+    "`Authorization: Bearer …`; the keys that verify it are at `/.well-known/jwks.json`.",
+    routers=[router, token_router, keys_router],
     migration_package="laborcoop.gateway.migrations",
-    build=open_upstreams,
+    build=build,
     subscriptions=[SUBSCRIPTION],
+    own_keys=own_keys,
 )
 
 

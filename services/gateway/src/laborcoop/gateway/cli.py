@@ -1,11 +1,34 @@
+"""``laborcoop-gateway``: the common commands, the operators' ``clients`` and ``signing-key``,
+and the development ``dev-keys``, ``dev-token`` and ``demo-clients``."""
+
 import argparse
 import json
+import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
 
 from laborcoop.common import cli
 from laborcoop.common.auth import TokenSigner
+from laborcoop.common.problems import Problem
+from laborcoop.common.spec import ServiceContext
+from laborcoop.common.unit_of_work import UnitOfWork, unit_of_work
 from laborcoop.gateway.app import SPEC
+from laborcoop.gateway.identity.demo import ensure_demo_clients
+from laborcoop.gateway.identity.domain import Client, parse_roles
+from laborcoop.gateway.identity.keys import (
+    DEV_KEY_FILE,
+    DEV_KEY_ID,
+    SigningKeyProblem,
+    new_key_entry,
+)
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.uses import GatewayUses
+
+_PAGE = 200
 
 
 async def dev_keys(settings: GatewaySettings, args: argparse.Namespace) -> None:
@@ -16,11 +39,11 @@ async def dev_keys(settings: GatewaySettings, args: argparse.Namespace) -> None:
 
 
 def write_dev_keys(jwks_file: Path) -> None:
-    private = jwks_file.with_name("signing-key.pem")
+    private = jwks_file.with_name(DEV_KEY_FILE)
     if private.exists():
         return
     jwks_file.parent.mkdir(parents=True, exist_ok=True)
-    signer = TokenSigner.generate(key_id="dev-1")
+    signer = TokenSigner.generate(key_id=DEV_KEY_ID)
     private.write_bytes(signer.private_pem())
     private.chmod(0o600)
     jwks_file.write_text(json.dumps(signer.jwks()))
@@ -30,9 +53,9 @@ async def dev_token(settings: GatewaySettings, args: argparse.Namespace) -> None
     """Print a token signed with the local development key."""
     if settings.environment == "production" or settings.jwks_file is None:
         raise SystemExit("dev-token works only in development with LABORCOOP_JWKS_FILE set")
-    pem = settings.jwks_file.with_name("signing-key.pem").read_bytes()
+    pem = settings.jwks_file.with_name(DEV_KEY_FILE).read_bytes()
     signer = TokenSigner.from_pem(
-        pem, "dev-1", issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        pem, DEV_KEY_ID, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     roles = args.roles.split(",")
     province = args.province or None
@@ -57,12 +80,188 @@ def token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
 
 
+# -- clients ----------------------------------------------------------------------------------
+
+
+async def clients(
+    context: ServiceContext[GatewaySettings], uses: GatewayUses, args: argparse.Namespace
+) -> None:
+    """``clients create|list|rotate-secret|disable``. A secret is printed once, by the command
+    that made it, after its hash was committed (stdout, one JSON object); nothing else prints or
+    logs a secret or a hash."""
+    try:
+        if args.action == "list":
+            await _list(context, uses)
+            return
+        async with unit_of_work(context.pool, context.settings) as uow:
+            line = await _change(uow, context.settings, uses, args)
+    except Problem as problem:
+        raise SystemExit(f"clients {args.action}: {problem}") from None
+    except asyncpg.UndefinedTableError:
+        raise SystemExit(
+            "clients: the gateway's database has no clients table: run `laborcoop-gateway "
+            "migrate` first"
+        ) from None
+    _print(line)
+    if "client_secret" in line:
+        print(
+            "clients: the secret is shown only now; keep it in the client's vault", file=sys.stderr
+        )
+
+
+async def _change(
+    uow: UnitOfWork, settings: GatewaySettings, uses: GatewayUses, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Create, rotate or disable; what to print once the change is committed."""
+    identity = uses.identity
+    if args.action == "create":
+        roles = parse_roles([r.strip() for r in args.roles.split(",") if r.strip()])
+        made = identity.create(uow, name=args.name, province=args.province or None, roles=roles)
+        client = made.client
+        return {
+            "client_id": str(client.id),
+            "client_secret": made.secret,
+            "name": client.name,
+            "province": client.province,
+            "roles": list(client.roles),
+        }
+    if args.action == "rotate-secret":
+        hours = args.grace_hours
+        if hours is None:
+            hours = settings.client_secret_grace_hours
+        made = await identity.rotate_secret(uow, args.client_id, timedelta(hours=hours))
+        return {
+            "client_id": str(made.client.id),
+            "client_secret": made.secret,
+            "previous_secret_valid_until": _time(made.client.previous_secret_expires_at),
+        }
+    client = await identity.disable(uow, args.client_id)
+    return {"client_id": str(client.id), "disabled_at": _time(client.disabled_at)}
+
+
+async def _list(context: ServiceContext[GatewaySettings], uses: GatewayUses) -> None:
+    after: UUID | None = None
+    while True:
+        async with context.pool.acquire() as conn:
+            page = await uses.identity.clients(conn, after=after, limit=_PAGE)
+        for client in page:
+            _print(client_line(client))
+        if len(page) < _PAGE:
+            return
+        after = page[-1].id
+
+
+def client_line(client: Client) -> dict[str, Any]:
+    """What ``clients list`` shows of a client: never its secret or a hash of it."""
+    return {
+        "client_id": str(client.id),
+        "name": client.name,
+        "province": client.province,
+        "roles": list(client.roles),
+        "status": "disabled" if client.disabled else "active",
+        "created_at": _time(client.created_at),
+        "updated_at": _time(client.updated_at),
+        "disabled_at": _time(client.disabled_at),
+        "previous_secret_valid_until": _time(client.previous_secret_expires_at),
+    }
+
+
+def _print(line: dict[str, Any]) -> None:
+    print(json.dumps(line, ensure_ascii=False), flush=True)
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def client_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a client; prints its id and secret once")
+    create.add_argument("--name", required=True, help="who the client is, e.g. 湖南省人社厅 HR")
+    create.add_argument("--province", help="6-digit GB/T 2260 code (required for a province)")
+    create.add_argument(
+        "--roles", required=True, help="comma-separated: province, ministry, observer"
+    )
+    actions.add_parser("list", help="one JSON line per client (never a secret)")
+    rotate = actions.add_parser(
+        "rotate-secret", help="a new secret, printed once; the old one stays valid for a while"
+    )
+    rotate.add_argument("client_id", type=UUID)
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        help="how long the old secret stays valid (default LABORCOOP_CLIENT_SECRET_GRACE_HOURS; "
+        "0: not at all)",
+    )
+    disable = actions.add_parser("disable", help="refuse the client any further token, at once")
+    disable.add_argument("client_id", type=UUID)
+
+
+async def demo_clients(
+    context: ServiceContext[GatewaySettings], uses: GatewayUses, args: argparse.Namespace
+) -> None:
+    """Development: the demo clients of `make run`, made once and kept in ``--file``; prints
+    each with its secret and a `curl` that gets a token."""
+    path = Path(args.file)
+    entries = await ensure_demo_clients(uses.identity, context.pool, context.settings, path)
+    print(f"Demo clients (development only; secrets kept in {path}):")
+    for entry in entries:
+        who = entry["province"] or ",".join(entry["roles"])
+        print(f"  {who:<8} {entry['client_id']}  {entry['client_secret']}  {entry['name']}")
+    first = entries[0]
+    print(
+        "A token for the first:  curl -s -u "
+        f"{first['client_id']}:{first['client_secret']} -d grant_type=client_credentials "
+        f"{args.url}/v1/oauth/token"
+    )
+
+
+def demo_client_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", required=True, help="where the demo secrets are kept")
+    parser.add_argument("--url", default="http://127.0.0.1:8100", help="the gateway's URL")
+
+
+# -- signing keys -----------------------------------------------------------------------------
+
+
+async def signing_key(settings: GatewaySettings, args: argparse.Namespace) -> None:
+    """Print a new signing key as an entry of ``LABORCOOP_TOKEN_SIGNING_KEYS`` (a secret: it
+    goes to stdout only, for the operator to put into the secret store)."""
+    try:
+        print(new_key_entry(args.kid))
+    except SigningKeyProblem as problem:
+        raise SystemExit(f"signing-key: {problem}") from None
+
+
+def signing_key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kid", required=True, help="the new key's id, e.g. 2026-07")
+
+
+CLIENTS = cli.service_command(
+    SPEC, "create, list, rotate or disable OAuth clients", clients, arguments=client_arguments
+)
+DEMO_CLIENTS = cli.service_command(
+    SPEC,
+    "development: make the demo clients once and print them with their secrets",
+    demo_clients,
+    arguments=demo_client_arguments,
+)
+SIGNING_KEY = cli.ExtraCommand(
+    "print a new token signing key (an entry of LABORCOOP_TOKEN_SIGNING_KEYS)",
+    signing_key,
+    signing_key_arguments,
+)
+
+
 def main() -> None:
     cli.main(
         SPEC,
         GatewaySettings,
         default_port=8100,
         extra={
+            "clients": CLIENTS,
+            "signing-key": SIGNING_KEY,
+            "demo-clients": DEMO_CLIENTS,
             "dev-keys": cli.ExtraCommand("create a local signing key and JWKS file", dev_keys),
             "dev-token": cli.ExtraCommand("print a development token", dev_token, token_arguments),
         },

@@ -147,9 +147,9 @@ class Upstreams:
 
 async def forward(request: Request, service: str, prefix: str, rest: str = "") -> Response:
     """Send the request (token included) to the owning service and relay its answer."""
-    upstreams = state_of(request.app).use_cases
+    upstreams = getattr(state_of(request.app).use_cases, "upstreams", None)
     if not isinstance(upstreams, Upstreams):
-        raise TypeError("the gateway's use cases are its Upstreams")
+        raise TypeError("the gateway's use cases hold its Upstreams")
     upstream = upstreams.clients[service]
     url = upstream_url(request, prefix, rest)
     headers = forwarded_headers(request)

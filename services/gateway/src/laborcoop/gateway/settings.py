@@ -1,11 +1,19 @@
-"""The gateway's settings: the shared ones plus where it forwards commands."""
+"""The gateway's settings: the shared ones, where it forwards commands, and how it issues tokens
+(signing keys, token lifetime, secret rotation, the limit on failed client authentication)."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.gateway.identity.keys import DEV_KEY_FILE, SigningKeys
 
 
 class GatewaySettings(ServiceSettings):
+    # A refused value is never echoed in the error: the signing keys are secrets.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     service_name: str = "gateway"
     registry_url: str = Field(
         default="http://127.0.0.1:8101",
@@ -29,3 +37,88 @@ class GatewaySettings(ServiceSettings):
         "time is 504 (outcome unknown: a retry with the same Idempotency-Key is safe); both "
         "with `Retry-After`.",
     )
+
+    token_signing_keys: SecretStr | None = Field(
+        default=None,
+        description="The Ed25519 keys that sign access tokens, as `<key id>:<base64 of the "
+        "32-byte private key>` separated by commas (`laborcoop-gateway signing-key --kid K` "
+        "makes one). Every key listed is published at `/.well-known/jwks.json` and verifies "
+        "the gateway's own routes (it then reads no `LABORCOOP_JWKS_FILE` or `_URL`); only "
+        "`LABORCOOP_TOKEN_SIGNING_KEY_ID` signs. In production `serve` refuses to start without "
+        "it (`migrate` and `clients` do not read it). Unset in development: "
+        "the key `dev-keys` wrote beside `LABORCOOP_JWKS_FILE` (`signing-key.pem`, key id "
+        "`dev-1`); unset otherwise: `POST /v1/oauth/token` answers 503.",
+    )
+    token_signing_key_id: str | None = Field(
+        default=None,
+        description="Id of the key in `LABORCOOP_TOKEN_SIGNING_KEYS` that signs new tokens; "
+        "the others are only published. May be left unset when one key is listed; with "
+        "several, a missing or unlisted id stops the start.",
+    )
+    token_ttl_s: int = Field(
+        default=900,
+        ge=60,
+        le=86_400,
+        description="Lifetime of an access token (`expires_in`). A signing key must stay "
+        "published at least this long after it stopped signing, and a disabled client's "
+        "tokens stay valid until they expire.",
+    )
+    jwks_max_age_s: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="`Cache-Control: public, max-age` of `/.well-known/jwks.json`: how long "
+        "a cache may keep the key set, so publish a new key at least this long (plus a minute, "
+        "the services' refresh interval) before it signs.",
+    )
+    client_secret_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=720,
+        description="Default of `clients rotate-secret --grace-hours`: how long the previous "
+        "secret of a client still authenticates after a rotation (0: not at all).",
+    )
+    token_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed client authentications at `POST /v1/oauth/token` allowed per "
+        "client id, and per source address, within `LABORCOOP_TOKEN_FAILURE_WINDOW_S`; past "
+        "it the endpoint answers 429 with `Retry-After`, even to the right secret (ADR 0012). "
+        "Counted in each replica's memory: N replicas allow up to N times as many.",
+    )
+    token_failure_window_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="The sliding window over which failed client authentications are counted.",
+    )
+
+    @model_validator(mode="after")
+    def _signing_keys_are_usable(self) -> Self:
+        """The keys parse and the current one is listed: checked here, so that a wrong value
+        stops every command at once, naming what is wrong (never the value)."""
+        if self.token_signing_keys is not None:
+            self.signing_keys()
+        return self
+
+    def missing_token_keys(self) -> str | None:
+        """None: the gateway verifies tokens with the keys that sign them, which only `serve`
+        needs (``laborcoop.gateway.app.own_keys`` refuses to serve in production without them;
+        `migrate` and `clients` do not read them)."""
+        return None
+
+    def signing_keys(self) -> SigningKeys | None:
+        """The keys that sign and publish tokens: the settings', else in development the key
+        of `dev-keys` beside the JWKS file (when it exists), else none."""
+        issuer, audience = self.jwt_issuer, self.jwt_audience
+        if self.token_signing_keys is not None:
+            return SigningKeys.parse(
+                self.token_signing_keys.get_secret_value(),
+                self.token_signing_key_id,
+                issuer=issuer,
+                audience=audience,
+            )
+        if self.environment == "development" and self.jwks_file is not None:
+            pem = self.jwks_file.with_name(DEV_KEY_FILE)
+            if pem.is_file():
+                return SigningKeys.development(pem.read_bytes(), issuer=issuer, audience=audience)
+        return None

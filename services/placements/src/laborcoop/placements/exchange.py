@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from laborcoop.placements.demands.service import Demands
+from laborcoop.placements.matching.service import Matching
 from laborcoop.placements.placements.service import Placements
 from laborcoop.placements.workers.service import Workers
 
@@ -14,3 +15,4 @@ class LabourExchange:
     workers: Workers
     demands: Demands
     placements: Placements
+    matching: Matching

@@ -1,9 +1,10 @@
 """The four services as local processes: migrate, serve, wait until ready, seed once, stop.
 
-Logs and pid files live in <stack dir>/services/. The demo data is loaded once per data
-directory (the marker services/seeded); LABORCOOP_SEED=always loads it again, `seed` loads it
-alone. A seed only adds what is missing, so seeding again never undoes a change made through
-the API.
+Logs and pid files live in <stack dir>/services/, and so do the placements service's
+personal-data keys (placements-keys.env, made on the first start: ``personal_keys``). The demo
+data is loaded once per data directory (the marker services/seeded); LABORCOOP_SEED=always loads
+it again, `seed` loads it alone. A seed only adds what is missing, so seeding again never undoes
+a change made through the API.
 """
 
 import asyncio
@@ -14,9 +15,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from laborcoop.devstack import personal_keys
 from laborcoop.devstack.config import StackConfig
 from laborcoop.devstack.procs import Failed, read_pid, terminate
-from laborcoop.devstack.table import SERVICES, Service
+from laborcoop.devstack.table import SERVICES, Service, by_name
 
 # The services' console scripts beside this interpreter: the same locked environment as
 # `uv run --frozen`, without a uv process per command.
@@ -42,13 +44,14 @@ def service_environment(config: StackConfig) -> dict[str, str]:
     return env
 
 
-def closing_message(config: StackConfig, token: str) -> str:
+def closing_message(config: StackConfig, token: str, demo_clients: str = "") -> str:
     gateway = config.url(next(s for s in SERVICES if s.name == "gateway"))
+    clients = f"\n{demo_clients.strip()}" if demo_clients.strip() else ""
     return f"""
 laborcoop is running. Gateway: {gateway}  (OpenAPI: /docs)
 A development token for Hunan's provincial system (more: make token PROVINCE=310000 ROLES=province):
   export TOKEN={token}
-Try:  curl -H "Authorization: Bearer $TOKEN" {gateway}/v1/brands
+Try:  curl -H "Authorization: Bearer $TOKEN" {gateway}/v1/brands{clients}
 Logs: {config.run_dir}/<service>.log    Stop: make down"""
 
 
@@ -88,14 +91,35 @@ class Launcher:
     def pid_file(self, service: Service) -> Path:
         return self.run_dir / f"{service.name}.pid"
 
+    def keys_file(self, service: Service) -> Path:
+        return self.run_dir / f"{service.name}-keys.env"
+
+    def env_for(self, service: Service) -> dict[str, str]:
+        """What ``service``'s processes get: :attr:`env`, and for a service of personal data its
+        keys, from the variables when set, else from this stack's keys file (made on first use)."""
+        if not service.personal_data_keys:
+            return self.env
+        path = self.keys_file(service)
+        keys, created = personal_keys.ensure(path)
+        if created:
+            say(f"{service.name}: personal-data keys generated in {path} (keep it with the data)")
+        return personal_keys.environment(keys, self.env)
+
     def _command(self, service_name: str, *args: str) -> list[str]:
         return [str(BIN_DIR / f"laborcoop-{service_name}"), *args]
 
-    def _run(self, command: list[str], log: Path, *, stdout_to_log: bool = True) -> bool:
+    def _run(
+        self,
+        command: list[str],
+        log: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        stdout_to_log: bool = True,
+    ) -> bool:
         with log.open("a") as out:
             done = subprocess.run(  # noqa: S603 - our own console scripts
                 command,
-                env=self.env,
+                env=self.env if env is None else env,
                 stdout=out if stdout_to_log else None,
                 stderr=out,
                 check=False,
@@ -103,12 +127,13 @@ class Launcher:
         return done.returncode == 0
 
     def _spawn(self, service: Service) -> subprocess.Popen[bytes]:
-        if not self._run(self._command(service.name, "migrate"), self.log(service)):
+        env = self.env_for(service)
+        if not self._run(self._command(service.name, "migrate"), self.log(service), env=env):
             raise Failed(f"migrating {service.name} failed; see {self.log(service)}")
         port = str(self.config.port(service))
         with self.log(service).open("a") as out:
             process = subprocess.Popen(  # noqa: S603 - its own session: it outlives this command
-                self._command(service.name, "serve", "--port", port), env=self.env,
+                self._command(service.name, "serve", "--port", port), env=env,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
             )  # fmt: skip
         self.pid_file(service).write_text(f"{process.pid}\n")
@@ -147,7 +172,24 @@ class Launcher:
             output, _ = token.communicate()
         if token.returncode != 0:
             raise Failed("laborcoop-gateway dev-token failed")
-        print(closing_message(self.config, output.strip()), flush=True)
+        print(closing_message(self.config, output.strip(), self._demo_clients()), flush=True)
+
+    def _demo_clients(self) -> str:
+        """The gateway's demo OAuth clients (made once, secrets kept in the run directory), as
+        `laborcoop-gateway demo-clients` prints them; a failure is named, never fatal."""
+        gateway = by_name("gateway")
+        command = self._command(
+            "gateway", "demo-clients", "--file", str(self.run_dir / "demo-clients.json"),
+            "--url", self.config.url(gateway),
+        )  # fmt: skip
+        with self.log(gateway).open("a") as log:
+            done = subprocess.run(  # noqa: S603 - our own console script
+                command, env=self.env_for(gateway), stdout=subprocess.PIPE, stderr=log,
+                text=True, check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            return f"Demo clients: not made; see {self.log(gateway)}"
+        return done.stdout
 
     def _start_and_seed(self) -> None:
         started = {}
@@ -170,7 +212,10 @@ class Launcher:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for service in (s for s in SERVICES if s.seeds):
             if not self._run(
-                self._command(service.name, "seed"), self.log(service), stdout_to_log=False
+                self._command(service.name, "seed"),
+                self.log(service),
+                env=self.env_for(service),
+                stdout_to_log=False,
             ):
                 raise Failed(
                     f"loading the demo data of {service.name} failed; see {self.log(service)}"

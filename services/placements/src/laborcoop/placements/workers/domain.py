@@ -33,7 +33,7 @@ from laborcoop.contracts.codes import (
     Sex,
 )
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.contracts.identifiers import birth_date_of, county_of, sex_of
+from laborcoop.contracts.identifiers import facts_of
 from laborcoop.contracts.ids import uuid7
 from laborcoop.contracts.placements import (
     WorkerConsentChanged,
@@ -94,9 +94,8 @@ class IdentityFacts:
 
 def identity_facts(resident_id: str) -> IdentityFacts:
     """What the ID number says (validated before): never entered a second time."""
-    return IdentityFacts(
-        sex_of(resident_id), birth_date_of(resident_id).year, county_of(resident_id)
-    )
+    facts = facts_of(resident_id)
+    return IdentityFacts(facts.sex, facts.birth_date.year, facts.county)
 
 
 @dataclass(frozen=True)

@@ -131,9 +131,7 @@ class Workers:
     def today(self) -> date:
         return self.clock().astimezone(self.timezone).date()
 
-    async def history_types(
-        self, conn: Connection, principal: Principal, worker_id: UUID
-    ) -> None:
+    async def history_types(self, conn: Connection, principal: Principal, worker_id: UUID) -> None:
         """A worker's events carry no personal data, but its history is the origin's record
         keeping: only the origin province reads it (404 for others)."""
         await self.workers.require(conn, worker_id, _kept_by(principal))
