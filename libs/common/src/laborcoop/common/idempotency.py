@@ -166,12 +166,20 @@ async def command_request(
 
 
 async def _canonical(request: Request) -> bytes:
-    """The body in a canonical form, so that key order and spacing make no different request.
+    """The request as its key's fingerprint compares it: the body in a canonical form (key
+    order and spacing make no different request) and its ``If-Match``, which decides the
+    outcome too (the same body on another version is another request).
 
     JSON is decoded by :func:`decode_json` (bounded depth: a 422 naming ``body``, never a
     recursion error); a route that reads a JSON body has already decoded it, and that parse is
     reused. A body that is not JSON (on a route that reads none) is compared byte for byte.
     """
+    precondition = request.headers.get("if-match")
+    condition = b"" if precondition is None else b"\nIf-Match: " + precondition.encode("latin-1")
+    return await _canonical_body(request) + condition
+
+
+async def _canonical_body(request: Request) -> bytes:
     body = await request.body()
     try:
         if isinstance(request, JsonRequest):

@@ -69,6 +69,18 @@ def at_least_one_of(*fields: str) -> Callable[[dict[str, Any]], None]:
     return extra
 
 
+def never_null(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` of a patch whose ``fields`` may be absent but not null: their
+    schemas without the ``null`` branch (the model refuses null for them)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        properties: dict[str, Any] = schema["properties"]
+        for name in fields:
+            properties[name] = _not_null(properties[name])
+
+    return extra
+
+
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
     return branches[0] if len(branches) == 1 else {"anyOf": branches}

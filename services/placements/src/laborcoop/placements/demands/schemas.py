@@ -1,10 +1,10 @@
 """The demands API models."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from laborcoop.common.inputs import ApiModel, CalendarDate, NfcText, WholeNumber
 from laborcoop.common.values import TEXT, Distinct, Reason
@@ -53,12 +53,6 @@ class DemandCreate(ApiModel):
     preferred_brands: Annotated[list[UUID], Field(max_length=20), *Distinct] = Field(
         default_factory=list
     )
-
-    @model_validator(mode="after")
-    def _wage_range(self) -> Self:
-        if self.wage_max < self.wage_min:
-            raise ValueError("wage_max is below wage_min")
-        return self
 
     def posting(self) -> Posting:
         return Posting(

@@ -17,7 +17,7 @@ from laborcoop.contracts.codes import (
     Sex,
 )
 from laborcoop.contracts.identifiers import MobilePhone, ResidentId
-from laborcoop.contracts.openapi import whole_number
+from laborcoop.contracts.openapi import never_null, whole_number
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.placements.workers.domain import Certificate, Consent, Profile
 from laborcoop.placements.workers.repository import Read
@@ -57,13 +57,6 @@ class ProfileIn(ApiModel):
     )
     wage_min: MonthlyWage | None = None
     wage_max: MonthlyWage | None = None
-
-    @model_validator(mode="after")
-    def _wage_range(self) -> Self:
-        low, high = self.wage_min, self.wage_max
-        if low is not None and high is not None and high < low:
-            raise ValueError("wage_max is below wage_min")
-        return self
 
     def profile(self) -> Profile:
         return Profile(
@@ -107,8 +100,13 @@ class WorkerCreate(ProfileIn):
 
 
 class WorkerPatch(ApiModel):
-    """Changes to the non-identifying attributes; absent fields stay as they are. The personal
-    data itself is not changed here (register a correction with the origin's own procedure)."""
+    """Changes to the non-identifying attributes; absent fields stay as they are (``null``
+    clears the brand or a wage bound; education, occupations and certificates cannot be null).
+    The personal data itself is not changed here."""
+
+    model_config = ConfigDict(
+        json_schema_extra=never_null("education", "occupations", "certificates")
+    )
 
     education: Education | None = None
     occupations: Occupations | None = None
