@@ -1,9 +1,14 @@
 """Shared pieces of the benchmarks: the stack, a scratch database, timing and reporting."""
 
+import asyncio
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+import httpx
 
 from laborcoop.testing import Stack
 from laborcoop.testing.databases import Databases
@@ -57,3 +62,36 @@ def report_ratio(measured: Rate, baseline: Rate, goal: float, against: str) -> b
     print(baseline.line())
     print(f"  ratio {ratio:.2f} {against} (goal >= {goal}) {verdict} the goal")
     return ratio >= goal
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free right now (for a server started next)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def served(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[str]:
+    """``command`` (a server on ``port``) running until the block ends; yields its base URL once
+    it answers."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    await client.get(f"{base}/docs")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        await process.wait()

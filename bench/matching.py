@@ -32,8 +32,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from bench.common import scratch_database
-from bench.registry_write import _free_port, _server
+from bench.common import free_port, scratch_database, served
 from laborcoop.common.auth import TokenSigner
 from laborcoop.contracts.provinces import PROVINCES
 from laborcoop.placements.corridors import corridor
@@ -288,7 +287,7 @@ async def run(stack: Stack) -> bool:
         jwks.write_text(json.dumps(signer.jwks()))
         async with scratch_database(stack, "laborcoop.placements.migrations") as dsn:
             opening, exact, loading = await _load(dsn)
-            port = _free_port()
+            port = free_port()
             env = {
                 "LABORCOOP_PLACEMENTS_DATABASE_URL": dsn,
                 "LABORCOOP_JWKS_FILE": str(jwks),
@@ -301,7 +300,7 @@ async def run(stack: Stack) -> bool:
             command = ["laborcoop-placements", "serve", "--port", str(port)]
             conn = await asyncpg.connect(dsn)
             try:
-                async with _server(command, env, port), _api(port, token, opening) as api:
+                async with served(command, env, port), _api(port, token, opening) as api:
                     timed_api, bare = await _interleaved(api, _bare(conn, opening))
             finally:
                 await conn.close()

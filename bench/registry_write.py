@@ -11,16 +11,11 @@ rows (goal ≥ 0.85: what our framework costs beyond the work itself).
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
-
-from bench.common import Rate, report, report_ratio, scratch_database, timed
+from bench.common import Rate, free_port, report, report_ratio, scratch_database, served, timed
 from laborcoop.common.auth import TokenSigner
 from laborcoop.testing import Stack
 
@@ -28,36 +23,6 @@ REQUESTS = int(os.environ.get("BENCH_WRITE_REQUESTS", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_WRITE_CONCURRENCY", "32"))
 WARMUP = 200
 HUNAN = "430000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def _server(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[str]:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(100):
-                try:
-                    await client.get(f"{base}/docs")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
@@ -114,8 +79,8 @@ async def _measure(label: str, port: int, headers: dict[str, str]) -> Rate:
 
 
 async def _bare(dsn: str, mode: str, label: str) -> Rate:
-    port = _free_port()
-    async with _server([sys.executable, "-m", "bench.bare_app", str(port), dsn, mode], {}, port):
+    port = free_port()
+    async with served([sys.executable, "-m", "bench.bare_app", str(port), dsn, mode], {}, port):
         return await _measure(label, port, {})
 
 
@@ -130,7 +95,7 @@ async def run(stack: Stack) -> bool:
             scratch_database(stack, "laborcoop.registry.migrations") as bare_dsn,
             scratch_database(stack, "laborcoop.registry.migrations") as whole_dsn,
         ):
-            port = _free_port()
+            port = free_port()
             registry_env = {
                 "LABORCOOP_REGISTRY_DATABASE_URL": registry_dsn,
                 "LABORCOOP_JWKS_FILE": str(jwks),
@@ -139,7 +104,7 @@ async def run(stack: Stack) -> bool:
                 "LABORCOOP_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
             }
             command = ["laborcoop-registry", "serve", "--port", str(port)]
-            async with _server(command, registry_env, port):
+            async with served(command, registry_env, port):
                 full = await _measure(
                     "registry POST /v1/brands", port, {"Authorization": f"Bearer {token}"}
                 )

@@ -18,8 +18,7 @@ from typing import Any, Final
 
 import httpx
 
-from bench.common import Rate, report, scratch_database, timed
-from bench.registry_write import _free_port, _server
+from bench.common import Rate, free_port, report, scratch_database, served, timed
 from laborcoop.common.auth import TokenSigner
 from laborcoop.common.db import connect
 from laborcoop.contracts.identifiers import make_resident_id
@@ -86,7 +85,7 @@ async def _import(client: httpx.AsyncClient, body: bytes, count: int) -> None:
 
 
 async def _service(stack: Stack, dsn: str, jwks: Path, token: str, body: bytes) -> Rate:
-    port = _free_port()
+    port = free_port()
     env = {
         "LABORCOOP_PLACEMENTS_DATABASE_URL": dsn,
         "LABORCOOP_JWKS_FILE": str(jwks),
@@ -97,7 +96,7 @@ async def _service(stack: Stack, dsn: str, jwks: Path, token: str, body: bytes) 
     }
     command = ["laborcoop-placements", "serve", "--port", str(port)]
     async with (
-        _server(command, env, port) as base,
+        served(command, env, port) as base,
         httpx.AsyncClient(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600
         ) as client,
