@@ -26,6 +26,8 @@ from typing import Any, Final
 
 from laborcoop.common.consumer import Subscription
 from laborcoop.common.db import Connection
+from laborcoop.contracts import topics
+from laborcoop.contracts.brands import BRAND_COLUMNS, BrandRegistered, brand_columns
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, all_specs
 
@@ -121,3 +123,18 @@ class CopyOf:
             event.subject,
             *changes.values(),
         )
+
+
+BRAND_COPY: Final = CopyOf(
+    table="brand_copy",
+    key="brand_id",
+    topic=topics.BRANDS,
+    created=BrandRegistered,
+    keeps=("name", "province", "status"),
+    columns=brand_columns,
+    known=BRAND_COLUMNS,
+)
+"""The copy of the registry's brands a service checks references against (the agreements'
+linked brands, the placements' workers' brands): a brand's name, province and standing, in a
+table ``brand_copy`` of the service's own migrations. Each service subscribes with its own
+group: ``BRAND_COPY.subscription("<service>.brands")``."""

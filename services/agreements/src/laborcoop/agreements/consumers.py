@@ -6,20 +6,9 @@ than the copy is ignored (``laborcoop.common.copies``). The copy lags the regist
 and consumer delay: normally well under a second, longer while Kafka is unavailable.
 """
 
-from laborcoop.common.copies import CopyOf
-from laborcoop.contracts import topics
-from laborcoop.contracts.brands import BRAND_COLUMNS, BrandRegistered, brand_columns
+from laborcoop.common.copies import BRAND_COPY
 
 GROUP = "agreements.brands"
 
-BRAND_COPY = CopyOf(
-    table="brand_copy",
-    key="brand_id",
-    topic=topics.BRANDS,
-    created=BrandRegistered,
-    keeps=("name", "province", "status"),
-    columns=brand_columns,
-    known=BRAND_COLUMNS,
-)
 
 BRANDS = BRAND_COPY.subscription(GROUP)

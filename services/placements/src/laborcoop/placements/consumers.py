@@ -26,7 +26,7 @@ the consumer's inbox.
 from typing import Final
 
 from laborcoop.common.consumer import Subscription
-from laborcoop.common.copies import CopyOf
+from laborcoop.common.copies import BRAND_COPY
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
 from laborcoop.contracts.agreements import (
@@ -41,7 +41,6 @@ from laborcoop.contracts.agreements import (
     AgreementTerminated,
     Terms,
 )
-from laborcoop.contracts.brands import BRAND_COLUMNS, BrandRegistered, brand_columns
 from laborcoop.contracts.codes import AgreementStatus
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.placements.corridors import corridors_of
@@ -51,15 +50,6 @@ S = AgreementStatus
 BRANDS_GROUP: Final = "placements.brands"
 AGREEMENTS_GROUP: Final = "placements.agreements"
 
-BRAND_COPY = CopyOf(
-    table="brand_copy",
-    key="brand_id",
-    topic=topics.BRANDS,
-    created=BrandRegistered,
-    keeps=("name", "province", "status"),
-    columns=brand_columns,
-    known=BRAND_COLUMNS,
-)
 
 BRANDS = BRAND_COPY.subscription(BRANDS_GROUP)
 

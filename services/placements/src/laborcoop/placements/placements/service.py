@@ -144,11 +144,9 @@ class Placements:
         on: date,
     ) -> Placement:
         placement = await self._load(uow, principal, placement_id)
-        worker = await self.workers.load(uow, placement.match.worker_id)
         with precondition(if_match, placement.version):
             placement.complete(principal, on, today=self.today(), now=self.clock())
-        worker.release(self.clock())
-        self._save(uow, placement, worker)
+        await self._ended(uow, placement)
         return placement
 
     async def terminate(
@@ -160,11 +158,9 @@ class Placements:
         reason: str,
     ) -> Placement:
         placement = await self._load(uow, principal, placement_id)
-        worker = await self.workers.load(uow, placement.match.worker_id)
         with precondition(if_match, placement.version):
             placement.terminate(principal, reason, today=self.today(), now=self.clock())
-        worker.release(self.clock())
-        self._save(uow, placement, worker)
+        await self._ended(uow, placement)
         return placement
 
     async def return_home(
@@ -178,18 +174,22 @@ class Placements:
         note: str | None,
     ) -> Placement:
         placement = await self._load(uow, principal, placement_id)
-        worker = await self.workers.load(uow, placement.match.worker_id)
         with precondition(if_match, placement.version):
             placement.return_home(
                 principal, on, follow_up, note, today=self.today(), now=self.clock()
             )
-        worker.release(self.clock())
-        self._save(uow, placement, worker)
+        await self._ended(uow, placement)
         return placement
 
     async def _load(self, uow: UnitOfWork, principal: Principal, placement_id: UUID) -> Placement:
         record_reader(principal)
         return await self.placements.load(uow, placement_id, visible=_visible_to(principal))
+
+    async def _ended(self, uow: UnitOfWork, placement: Placement) -> None:
+        """The placement ended (it was loaded, and locked, first): its worker is free again."""
+        worker = await self.workers.load(uow, placement.match.worker_id)
+        worker.release(self.clock())
+        self._save(uow, placement, worker)
 
     def _save(
         self, uow: UnitOfWork, placement: Placement, worker: Worker, demand: Demand | None = None
