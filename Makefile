@@ -27,7 +27,7 @@ RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT)
 TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
 
-.PHONY: schemas settings-doc docs token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean
+.PHONY: schemas settings-doc docs token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ test-up: bootstrap
 
 test: test-up lint typecheck ## every check and test against the real PostgreSQL and Kafka
 	@$(TEST_ENV) $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+deploy-check: bootstrap ## only the static checks of the Dockerfile, compose and deploy/k8s (part of `test`)
+	@$(UV) run --frozen pytest tests/deploy $(PYTEST_ARGS)
 
 bench: test-up ## the benchmarks in bench/ (not part of the tests)
 	@$(TEST_ENV) $(UV) run --frozen python -m bench

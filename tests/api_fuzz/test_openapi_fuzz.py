@@ -83,6 +83,15 @@ EXCEPTIONS = (
     runner.Allowed(
         _ACCEPTS,
         422,
+        field=r"reason|note|follow_up_note",
+        message="must not contain an ID number",
+        reason="Reasons and notes are published in events and histories, so a run of 11 or "
+        "more digits (an ID or phone number) is refused. The text patterns are written for "
+        "Python, ECMAScript and Rust alike, and Rust's engine has no lookahead to say it.",
+    ),
+    runner.Allowed(
+        _ACCEPTS,
+        422,
         field="province",
         message="the origin province keeps the record already",
         reason="Consent shares a worker's record with another province; naming the worker's "

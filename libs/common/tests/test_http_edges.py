@@ -330,6 +330,34 @@ async def test_a_body_that_is_not_utf8_is_a_422_and_never_a_500(
     assert touched.status_code == 200, touched.text
 
 
+async def test_a_body_in_utf16_is_a_422_not_decoded_by_guess(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    headers = {**tokens.province(HUNAN), "Content-Type": "application/json"}
+    answer = await client.post(
+        "/v1/things", content='{"name": "x"}'.encode("utf-16"), headers=headers
+    )
+    assert_problem(answer, 422, "body")
+
+
+async def test_a_charset_other_than_utf8_is_a_415(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    headers = {**tokens.province(HUNAN), "Content-Type": "application/json; charset=latin-1"}
+    answer = await client.post("/v1/things", content=b'{"name": "x"}', headers=headers)
+    assert_problem(answer, 415)
+
+
+async def test_an_integer_of_thousands_of_digits_is_a_422_not_a_500(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    headers = {**tokens.province(HUNAN), "Content-Type": "application/json"}
+    body = b'{"name": "x", "data": {"n": 1' + b"0" * 5000 + b"}}"
+    answer = await client.post("/v1/things", content=body, headers=headers)
+    assert_problem(answer, 422, "body")
+    assert answer.json()["errors"][0]["code"] == "too_long"
+
+
 async def test_brackets_inside_strings_are_not_nesting(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:

@@ -45,7 +45,7 @@ SEALED = Sealed("k1:a", "k1:b", "k1:c", "k1:d", b"\x00" * 32)
 
 
 def worker() -> Worker:
-    facts = IdentityFacts(Sex.FEMALE, 1990, "430524")
+    facts = IdentityFacts(Sex.FEMALE, date(1990, 5, 17), "430524")
     profile = Profile(Education.VOCATIONAL, ("4-10-01-01",))
     return Worker.register(province(HN), facts=facts, sealed=SEALED, profile=profile, now=NOW)
 
@@ -100,7 +100,7 @@ def declined() -> Placement:
 
 
 def terminated() -> Placement:
-    p = accepted()
+    p = onboarded()
     p.terminate(province(SH), "用工单位调整", today=TODAY, now=NOW)
     return p
 
@@ -259,20 +259,24 @@ def test_demand_rules() -> None:
 
 def test_identity_facts_come_from_the_id_number() -> None:
     facts = identity_facts(make_resident_id("430524", date(1990, 5, 17), 124))
-    assert facts == IdentityFacts(Sex.FEMALE, 1990, "430524")
+    assert facts == IdentityFacts(Sex.FEMALE, date(1990, 5, 17), "430524")
 
 
 def test_worker_availability_and_consent() -> None:
     w = worker()
     assert w.pending_events[0].provinces == HN
-    w.grant_consent(province(HN), province=SH, scope=ConsentScope.IDENTITY, until=None, now=NOW)
+    w.grant_consent(
+        province(HN), province=SH, scope=ConsentScope.IDENTITY, until=None, today=TODAY, now=NOW
+    )
     assert w.consent_of(SH, ConsentScope.CONTACT, TODAY) is not None
     w.withdraw_consent(province(HN), province=SH, scope=ConsentScope.CONTACT, now=NOW)
     assert w.consent_of(SH, ConsentScope.IDENTITY, TODAY) is None
     with pytest.raises(Conflict):
         w.withdraw_consent(province(HN), province=SH, scope=ConsentScope.IDENTITY, now=NOW)
     with pytest.raises(Forbidden):
-        w.grant_consent(province(SH), province=SH, scope=ConsentScope.CONTACT, until=None, now=NOW)
+        w.grant_consent(
+            province(SH), province=SH, scope=ConsentScope.CONTACT, until=None, today=TODAY, now=NOW
+        )
     w.place(NOW)
     assert w.availability == Availability.PLACED
     with pytest.raises(Conflict):
@@ -282,5 +286,64 @@ def test_worker_availability_and_consent() -> None:
     expired = TODAY - timedelta(days=1)
     with pytest.raises(InvalidInput):
         w.grant_consent(
-            province(HN), province=SH, scope=ConsentScope.CONTACT, until=expired, now=NOW
+            province(HN),
+            province=SH,
+            scope=ConsentScope.CONTACT,
+            until=expired,
+            today=TODAY,
+            now=NOW,
         )
+
+
+def test_dates_follow_each_other_and_only_a_worker_who_left_returns() -> None:
+    placement = onboarded()
+    placement.reach_milestone(province(SH), 3, add_months(TODAY, 3), today=LATER, now=NOW)
+    with pytest.raises(InvalidInput, match="before the last day"):
+        placement.complete(province(SH), add_months(TODAY, 2), today=LATER, now=NOW)
+    placement.complete(province(SH), add_months(TODAY, 4), today=LATER, now=NOW)
+    with pytest.raises(InvalidInput, match="before the last day"):
+        placement.return_home(
+            province(HN), add_months(TODAY, 3), ReturnPath.TRAINING, None, today=LATER, now=NOW
+        )
+    never_left = accepted()
+    never_left.terminate(province(HN), "未成行", today=TODAY, now=NOW)
+    with pytest.raises(Conflict, match="never started"):
+        never_left.return_home(
+            province(HN), TODAY, ReturnPath.LOCAL_JOB, None, today=TODAY, now=NOW
+        )
+
+
+def test_no_one_under_sixteen_is_registered() -> None:
+    young = IdentityFacts(Sex.MALE, date(2009, 3, 2), "430524")
+    with pytest.raises(InvalidInput, match="under 16"):
+        Worker.register(
+            province(HN),
+            facts=young,
+            sealed=SEALED,
+            profile=Profile(Education.PRIMARY, ("4-10-01-01",)),
+            now=NOW,
+        )
+    sixteen = IdentityFacts(Sex.MALE, date(2009, 3, 1), "430524")
+    Worker.register(
+        province(HN),
+        facts=sixteen,
+        sealed=SEALED,
+        profile=Profile(Education.PRIMARY, ("4-10-01-01",)),
+        now=NOW,
+    )
+
+
+def test_an_observer_naming_a_province_acts_for_none() -> None:
+    observer = Principal("obs", HN, frozenset({Role.OBSERVER}))
+    with pytest.raises(Forbidden):
+        Worker.register(
+            observer,
+            facts=IdentityFacts(Sex.MALE, date(1990, 1, 1), "430524"),
+            sealed=SEALED,
+            profile=Profile(Education.PRIMARY, ("4-10-01-01",)),
+            now=NOW,
+        )
+    with pytest.raises(Forbidden):
+        Demand.post(observer, posting(), open_until=None, today=TODAY, now=NOW)
+    with pytest.raises(Forbidden):
+        proposed().accept(observer, identity_consent=True, now=NOW)

@@ -2,13 +2,16 @@
 database decides under concurrency, and who may do what."""
 
 import asyncio
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from laborcoop.common.clock import ManualClock
+from laborcoop.common.db import connect
+from laborcoop.placements.settings import PlacementsSettings
 from laborcoop.testing import Tokens
-from services.placements.tests.steps import GUANGDONG, HUNAN, SHANGHAI, Exchange
+from services.placements.tests.steps import GUANGDONG, HUNAN, SHANGHAI, Exchange, demand_body
 
 
 @pytest.fixture
@@ -145,3 +148,70 @@ async def test_a_corridor_without_an_active_agreement_needs_outside_agreement(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "outside_agreement"
+
+
+async def test_concurrent_proposals_flag_exactly_those_beyond_the_corridors_target(
+    exchange: Exchange, settings: PlacementsSettings
+) -> None:
+    agreement_id = uuid4()
+    terms = {
+        "title": "湘沪劳务协作",
+        "kind": "bilateral",
+        "parties": [
+            {"province": HUNAN, "role": "sending"},
+            {"province": SHANGHAI, "role": "receiving"},
+        ],
+        "initiator": SHANGHAI,
+        "targets": [
+            {"period": "2025", "origin": HUNAN, "destination": SHANGHAI, "workers_transferred": 2}
+        ],
+        "effective_from": "2025-01-01",
+    }
+    conn = await connect(settings.database_url.get_secret_value())
+    try:
+        await conn.execute(
+            """INSERT INTO agreement_copy
+                   (agreement_id, status, kind, revision, terms, corridors, version, updated_at)
+               VALUES ($1, 'active', 'bilateral', 1, $2, ARRAY[$3], 5, now())""",
+            agreement_id,
+            terms,
+            f"{HUNAN}>{SHANGHAI}",
+        )
+    finally:
+        await conn.close()
+    demand_id = await exchange.demand(headcount=10)
+    workers = [await exchange.worker(60 + n, consent=False) for n in range(8)]
+    answers = await asyncio.gather(
+        *(
+            exchange.client.post(
+                "/v1/placements",
+                json={"worker_id": w, "demand_id": demand_id},
+                headers=exchange.shanghai,
+            )
+            for w in workers
+        )
+    )
+    bodies = [await exchange.ok(a, 201) for a in answers]
+    assert {b["agreement_id"] for b in bodies} == {str(agreement_id)}
+    assert sorted(b["beyond_target"] for b in bodies) == [False] * 2 + [True] * 6
+
+
+async def test_published_text_and_strict_values(exchange: Exchange) -> None:
+    """What is published carries no personal numbers; booleans are booleans; dates stay near."""
+    placement_id = await exchange.placement(await exchange.worker(90), await exchange.demand())
+    leaked = await exchange.act(placement_id, "declines", {"reason": "本人电话13521143731另有安排"})
+    assert leaked.status_code == 422
+    assert leaked.json()["errors"][0]["field"] == "reason"
+    assert "13521143731" not in leaked.text
+    coerced = await exchange.client.post(
+        "/v1/placements",
+        json={"worker_id": str(uuid4()), "demand_id": str(uuid4()), "outside_agreement": "off"},
+        headers=exchange.shanghai,
+    )
+    assert coerced.status_code == 422
+    assert coerced.json()["errors"][0]["field"] == "outside_agreement"
+    far = await exchange.client.post(
+        "/v1/demands", json=demand_body(start_date="9999-12-01"), headers=exchange.shanghai
+    )
+    assert far.status_code == 422
+    assert far.json()["errors"][0]["field"] == "start_date"

@@ -147,6 +147,20 @@ async def test_a_start_with_a_wrong_key_refuses(
             pytest.fail("the service served with a wrong key")
 
 
+async def test_a_start_with_a_wrong_blind_index_key_refuses(
+    fresh_apps: FreshApps,
+    stack: Stack,
+    settings: PlacementsSettings,
+    ring: Keyring,
+    registered: dict[str, str],
+) -> None:
+    """With another index key no duplicate would be found: one person registered twice."""
+    wrong = Keyring(keys=ring.keys, current=ring.current, index_key=os.urandom(KEY_BYTES))
+    with pytest.raises(KeyProblem, match="LABORCOOP_BLIND_INDEX_KEY"):
+        async with fresh_apps.running(create_app, _restarted(stack, settings, wrong)):
+            pytest.fail("the service served with a wrong blind-index key")
+
+
 async def test_a_row_held_by_a_command_is_resealed_once_released(
     fresh_apps: FreshApps,
     stack: Stack,

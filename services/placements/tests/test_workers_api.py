@@ -57,7 +57,9 @@ async def test_masked_without_consent_clear_with_it_and_masked_again_after_withd
     await exchange.ok(
         await exchange.client.post(f"{url}/consents", json=consent, headers=exchange.hunan)
     )
-    contact = await exchange.ok(await read(exchange, worker_id, SHANGHAI))
+    shown = await read(exchange, worker_id, SHANGHAI)
+    assert shown.headers["cache-control"] == "no-store"
+    contact = await exchange.ok(shown)
     assert (contact["name"], contact["phone"]) == (body["name"], body["phone"])
     assert contact["resident_id"] == body["resident_id"][:6] + "*" * 8 + body["resident_id"][-4:]
     assert contact["clear"] == ["name", "phone"]

@@ -98,7 +98,7 @@ def _lifespan(
             try:
                 yield
             finally:
-                await workers.stop()
+                await workers.stop(settings.shutdown_grace_s)
 
     return lifespan
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from laborcoop.common import dlq, migrations, serving
 from laborcoop.common.app import create_service_app
 from laborcoop.common.db import Pool, connect
+from laborcoop.common.deps import ServiceState
 from laborcoop.common.logging import configure_logging
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.spec import ServiceContext, ServiceSpec, opened
@@ -133,7 +134,13 @@ def _serve(spec: ServiceSpec[S, U], settings: S, args: argparse.Namespace) -> No
     if args.migrate:
         asyncio.run(migrate(settings, spec))
     app = create_service_app(spec, settings)
-    serving.serve(app, settings, host=args.host, port=args.port)
+
+    def halt_workers() -> None:  # the relay and consumers finish their batch while requests do
+        state = getattr(app.state, "service", None)
+        if isinstance(state, ServiceState):
+            state.workers.halt()
+
+    serving.serve(app, settings, host=args.host, port=args.port, on_shutdown=halt_workers)
 
 
 async def _migrate_command(spec: SpecOf, settings: ServiceSettings) -> None:

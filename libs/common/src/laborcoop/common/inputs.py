@@ -136,9 +136,10 @@ def decode_json(
     if max_bytes is not None and len(data) > max_bytes:
         raise InvalidInput.field(field, f"longer than {max_bytes} bytes", "too_long")
     try:
-        document = json.loads(data, object_pairs_hook=_unique_keys)
+        # JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): json.loads would also guess
+        # UTF-16 or UTF-32 from bytes, so the text is decoded here, strictly.
+        document = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError as exc:
-        # JSON is Unicode text (RFC 8259 §8.1): bytes that are not are no JSON at all.
         raise json.JSONDecodeError("not UTF-8 text", repr(data[:64]), exc.start) from None
     except _DuplicateKey as exc:
         raise InvalidInput.field(
@@ -148,15 +149,24 @@ def decode_json(
         ) from None
     except RecursionError:
         raise _too_deep(field, max_depth) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise InvalidInput.field(field, "a number has too many digits", "too_long") from None
     if _deeper_than(data, max_depth):
         raise _too_deep(field, max_depth)
     return document
 
 
 def _is_json_media_type(content_type: str | None) -> bool:
+    """JSON, in UTF-8: a ``charset`` parameter other than UTF-8 is another media type here (a
+    415), not one to decode as UTF-8 regardless."""
     if not content_type:
         return False
-    media = content_type.split(";", 1)[0].strip().lower()
+    media, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    charsets = [p.partition("=")[2].strip('" ') for p in parameters if p.startswith("charset=")]
+    if any(charset not in ("utf-8", "utf8") for charset in charsets):
+        return False
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
@@ -182,13 +192,16 @@ _BODY_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def forwards_its_query() -> None:
+async def forwards_its_query() -> None:
     """A dependency that marks a route sending its query string on, unchanged, to the service
     that owns the resource (the gateway's forwarding routes): the owner declares the parameters
-    and refuses the ones it does not know, so such a route declares none and refuses none."""
+    and refuses the ones it does not know, so such a route declares none and refuses none.
+
+    A marker is ``async``, as every dependency should be: FastAPI runs a plain ``def`` in a
+    worker thread, a hop on every request for nothing."""
 
 
-def streams_its_body() -> None:
+async def streams_its_body() -> None:
     """A dependency that marks a route reading its request body itself, as a stream
     (``request.stream()``), in a media type of its own (a bulk import's NDJSON).
 

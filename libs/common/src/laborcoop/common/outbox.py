@@ -142,6 +142,8 @@ class OutboxRelay:
             self.is_leader = False
 
     def _on_lock_lost(self, *_: object) -> None:
+        if self._stopping.is_set():  # the relay closed it itself, stopping: nothing was lost
+            return
         log.warning("relay lost its lock connection; standing down")
         self._lock_lost.set()
         self._interrupted.set()

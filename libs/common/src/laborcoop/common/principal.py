@@ -23,6 +23,12 @@ class Principal:
     def is_ministry(self) -> bool:
         return Role.MINISTRY in self.roles
 
+    @property
+    def own_province(self) -> str | None:
+        """The province this principal acts for: its province, when it holds the ``province``
+        role. An observer or the ministry acts for none, whatever province its token names."""
+        return self.province if Role.PROVINCE in self.roles else None
+
     def acts_for(self, province: str) -> bool:
         """True when this principal is the province's own system."""
         return Role.PROVINCE in self.roles and self.province == province

@@ -12,10 +12,17 @@ mid-body surfaces as an exception inside the application, logged as an unhandled
   INFO: it is the client's doing, not the service's;
 - at most ``http_max_connections`` connections per process are served; a request beyond gets
   uvicorn's ``503`` (``limit_concurrency``).
+
+On SIGTERM (or SIGINT) :class:`GracefulServer` stops accepting connections, tells the caller at
+once (``serve``'s ``on_shutdown``: halt the relay and consumers, which finish their batch and
+commit meanwhile), answers the requests in flight (idle keep-alive connections are closed), and
+gives up on those still running after ``shutdown_grace_s``; then the app's lifespan ends.
 """
 
 import asyncio
 import logging
+import socket
+from collections.abc import Callable
 from typing import Final
 
 import h11
@@ -197,11 +204,34 @@ def server_config(
         port=port,
         http=http_protocol(settings.http_header_timeout_s),
         limit_concurrency=settings.http_max_connections,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
         log_config=None,
         access_log=False,
     )
 
 
-def serve(app: ASGIApp, settings: ServiceSettings, *, host: str, port: int) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM."""
-    uvicorn.Server(server_config(app, settings, host=host, port=port)).run()
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, calling ``on_shutdown`` as its shutdown begins (in the event loop, right
+    after the listening sockets closed), so the background work stops while requests finish."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("shutting down", extra={"grace_s": self.config.timeout_graceful_shutdown})
+        if self._on_shutdown is not None:
+            self._on_shutdown()
+        await super().shutdown(sockets)
+
+
+def serve(
+    app: ASGIApp,
+    settings: ServiceSettings,
+    *,
+    host: str,
+    port: int,
+    on_shutdown: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then shut down gracefully (module docstring)."""
+    GracefulServer(server_config(app, settings, host=host, port=port), on_shutdown).run()

@@ -223,6 +223,16 @@ class ServiceSettings(BaseSettings):
         description="`serve`: concurrent connections and requests per process (uvicorn's "
         "`limit_concurrency`); past it new requests get 503.",
     )
+    shutdown_grace_s: int = Field(
+        default=20,
+        ge=1,
+        description="`serve`: how long after SIGTERM the process may take to stop. It stops "
+        "accepting connections at once and halts the relay and consumers, which finish their "
+        "batch and commit; requests in flight are answered; whatever still runs when this "
+        "period ends is cancelled (nothing is lost: unrelayed rows stay in the outbox and "
+        "uncommitted events are delivered again). Kubernetes' `terminationGracePeriodSeconds` "
+        "must exceed the `preStop` pause plus this.",
+    )
 
     @classmethod
     def settings_customise_sources(

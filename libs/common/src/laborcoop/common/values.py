@@ -4,6 +4,7 @@ Each carries both its check and what the OpenAPI document says of it (laborcoop.
 so that a client generated from the document sends only what the service accepts.
 """
 
+import re
 from collections.abc import Hashable, Sequence
 from typing import Annotated, Any, Final, TypeVar
 
@@ -18,9 +19,29 @@ TEXT: Final[dict[str, Any]] = {"pattern": TEXT_PATTERN}
 """The schema extra of required text: what NfcText checks, as a pattern."""
 OPTIONAL_TEXT: Final[dict[str, Any]] = {"pattern": OPTIONAL_TEXT_PATTERN}
 
-Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=TEXT)]
-"""Why a state changed (a suspension, a decline, a termination)."""
-Note = Annotated[NfcText, Field(max_length=500, json_schema_extra=OPTIONAL_TEXT)]
+_LONG_NUMBER: Final = re.compile(r"\d{11,}|\d{14,17}[Xx]")
+
+
+def no_personal_numbers(text: str) -> str:
+    """Free text that is published (in events and histories) carries no ID number or phone
+    number: a run of 11 or more digits is refused."""
+    if _LONG_NUMBER.search(text):
+        raise ValueError("must not contain an ID number, a phone number or another long number")
+    return text
+
+
+Reason = Annotated[
+    NfcText,
+    AfterValidator(no_personal_numbers),
+    Field(min_length=2, max_length=500, json_schema_extra=TEXT),
+]
+"""Why a state changed (a suspension, a decline, a termination): published, so no personal
+numbers in it."""
+Note = Annotated[
+    NfcText,
+    AfterValidator(no_personal_numbers),
+    Field(max_length=500, json_schema_extra=OPTIONAL_TEXT),
+]
 
 Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
 """People or postings: a whole number, never a string, boolean or decimal."""

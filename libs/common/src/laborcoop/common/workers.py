@@ -7,7 +7,8 @@ them as tasks beside the API (:meth:`Workers.start`, :meth:`Workers.stop`); the 
 """
 
 import asyncio
-from contextlib import suppress
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
@@ -21,6 +22,8 @@ from laborcoop.common.spec import ServiceContext, ServiceSpec, Worker
 
 S = TypeVar("S", bound=ServiceSettings)
 U = TypeVar("U")
+
+log = logging.getLogger(__name__)
 
 STOP_WAIT_S: Final = 15.0
 
@@ -46,6 +49,8 @@ class Workers:
     housekeeping: Housekeeping | None = None
     others: list[Worker] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    halted_at: float | None = None
+    """``time.monotonic()`` of the first :meth:`halt`: the start of the shutdown period."""
 
     def named(self) -> list[tuple[str, Worker]]:
         relay = [("outbox-relay", self.relay)] if self.relay else []
@@ -59,17 +64,31 @@ class Workers:
         self.tasks = [asyncio.create_task(w.run(), name=name) for name, w in self.named()]
 
     def halt(self) -> None:
-        """Ask every worker to finish (each ends after the work in hand)."""
+        """Ask every worker to finish (each ends after the work in hand: the relay its batch,
+        a consumer its batch and offset commit)."""
+        if self.halted_at is None:
+            self.halted_at = time.monotonic()
         for _, worker in self.named():
             worker.stop()
 
-    async def stop(self) -> None:
-        """Halt, wait up to ``STOP_WAIT_S`` for the tasks, then cancel what is left."""
+    async def stop(self, within_s: float = STOP_WAIT_S) -> None:
+        """Halt, wait for the tasks until ``within_s`` after the first halt (``serve`` halts
+        them when its shutdown begins: ``laborcoop.common.serving``), then cancel what is left."""
         self.halt()
-        with suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), STOP_WAIT_S)
-        for task in self.tasks:
+        assert self.halted_at is not None
+        remaining = max(0.0, self.halted_at + within_s - time.monotonic())
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(self.tasks, timeout=remaining)
+        if late:
+            log.warning(
+                "workers still running at the end of the shutdown period; cancelled",
+                extra={"workers": sorted(t.get_name() for t in late), "within_s": within_s},
+            )
+        for task in late:
             task.cancel()
+        if late:  # let them unwind (a task that swallows the cancellation is left behind)
+            await asyncio.wait(late, timeout=1.0)
 
     async def run(self) -> None:
         """Run every worker in the foreground until all have ended (the CLI; a signal halts)."""

@@ -150,7 +150,9 @@ S = TypeVar("S", bound=ServiceSettings)
 def settings_for(
     cls: type[S], stack: Stack, *, database_url: str, topic_prefix: str, **overrides: Any
 ) -> S:
-    """Settings of a service under test: its own database and topic namespace, quick polling."""
+    """Settings of a service under test: its own database and topic namespace, quick polling.
+    The namespace's topics are read by the session's leak watch at the end."""
+    WATCH.prefixes.add(topic_prefix)
     values: dict[str, Any] = {
         "environment": "test",
         "database_url": database_url,

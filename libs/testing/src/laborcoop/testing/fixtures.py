@@ -16,7 +16,13 @@ from laborcoop.common.auth import TokenSigner
 from laborcoop.common.telemetry import configure_tracing
 from laborcoop.testing import FreshApps, Stack, Tokens
 from laborcoop.testing.databases import Databases
-from laborcoop.testing.leaks import WATCH, LogWatch, PersonalDataWatch, scan_topics
+from laborcoop.testing.leaks import (
+    WATCH,
+    LogWatch,
+    PersonalDataWatch,
+    scan_topics,
+    session_topics,
+)
 
 SPANS = InMemorySpanExporter()
 configure_tracing("laborcoop-tests", None, extra=SimpleSpanProcessor(SPANS))
@@ -105,6 +111,6 @@ async def personal_data_watch(stack: Stack) -> AsyncIterator[PersonalDataWatch]:
     logging.getLogger().removeHandler(handler)
     WATCH.scan_logs()
     if WATCH.origins:  # the session created workers: read what reached the broker
-        await scan_topics(WATCH, stack.kafka_bootstrap)
+        await scan_topics(WATCH, stack.kafka_bootstrap, session_topics(WATCH))
     leaks = "; ".join(str(leak) for leak in WATCH.leaks[:20])
     assert not WATCH.leaks, f"personal data leaked ({len(WATCH.leaks)}): {leaks}"

@@ -12,6 +12,7 @@ An answer is exempt when the caller may see the values: the worker's origin prov
 audited disclosure with consent (a body whose ``clear`` lists fields shown in the clear).
 """
 
+import asyncio
 import base64
 import json
 import logging
@@ -22,6 +23,7 @@ from typing import Any, Final
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from laborcoop.contracts.identifiers import check_resident_id
 
@@ -55,6 +57,8 @@ class PersonalDataWatch:
     """Personal values tests sent, by the province that owns them, and the leaks found."""
 
     origins: dict[str, str] = field(default_factory=dict)
+    prefixes: set[str] = field(default_factory=set)
+    """The topic prefixes of the session's services (``settings_for``): the topics to read."""
     leaks: list[Leak] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
 
@@ -145,12 +149,18 @@ WATCH: Final = PersonalDataWatch()
 WATCHED_TOPICS: Final = re.compile(r"laborcoop\.(placements|dlq)\.")
 
 
-async def scan_topics(
-    watch: PersonalDataWatch, bootstrap: str, topics: re.Pattern[str] = WATCHED_TOPICS
-) -> int:
-    """Read every record of every placements and dead-letter topic on the broker (every test's
-    namespace), from the beginning to the end it has now; returns how many were read."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+def session_topics(watch: PersonalDataWatch) -> re.Pattern[str]:
+    """The placements and dead-letter topics of the session's topic prefixes."""
+    prefixes = "|".join(re.escape(p) for p in sorted(watch.prefixes)) or "(?!)"
+    return re.compile(rf"^(?:{prefixes}){WATCHED_TOPICS.pattern}")
+
+
+async def scan_topics(watch: PersonalDataWatch, bootstrap: str, topics: re.Pattern[str]) -> int:
+    """Read every record of the ``topics`` on the broker, from the beginning to the end it has
+    now; returns how many were read."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=10_000
+    )
     await consumer.start()
     try:
         # The whole cluster's metadata, fresh (the consumer's own knows only its topics).
@@ -165,10 +175,26 @@ async def scan_topics(
             return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends: dict[Any, int] = {}
+        for topic in names:
+            ends |= await _end_offsets(consumer, [tp for tp in partitions if tp.topic == topic])
         return await _read_to(consumer, watch, ends)
     finally:
         await consumer.stop()
+
+
+async def _end_offsets(consumer: Any, partitions: list[Any]) -> dict[Any, int]:
+    """One topic's end offsets, asked again while a partition has no leader yet (a topic
+    another test has just created, on a busy broker)."""
+    for attempt in range(5):
+        try:
+            ends: dict[Any, int] = await consumer.end_offsets(partitions)
+            return ends
+        except KafkaError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(1 + attempt)
+    raise AssertionError("unreachable")
 
 
 async def _read_to(consumer: Any, watch: PersonalDataWatch, ends: dict[Any, int]) -> int:

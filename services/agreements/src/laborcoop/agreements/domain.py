@@ -63,9 +63,9 @@ _ALL_TYPES = frozenset(
 def drafting_province(principal: Principal) -> str:
     """The initiator of the terms ``principal`` drafts or edits: its own province (403 for a
     caller without one, before anything is read)."""
-    if principal.province is None:
+    if principal.own_province is None:
         raise Forbidden("only a province drafts agreements")
-    return principal.province
+    return principal.own_province
 
 
 def terms_of(sent: Mapping[str, Any], initiator: str) -> Terms:

@@ -21,7 +21,7 @@ from laborcoop.devstack.procs import (
     write_if_changed,
 )
 
-HEAP = ["-Xmx512m", "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
+HEAP = ["-Xmx1g", "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
 
 
 def say(message: str) -> None:

@@ -27,6 +27,8 @@ from laborcoop.contracts.placements import DemandClosed, DemandFilled, DemandPos
 from laborcoop.contracts.provinces import province_of
 
 DEFAULT_OPEN_DAYS: Final = 60
+MOST_AHEAD: Final = timedelta(days=730)
+"""How far ahead a demand may start: a demand is for work that is coming, not a plan."""
 """A demand without ``open_until`` takes proposals until this many days after its start."""
 
 
@@ -54,6 +56,8 @@ class Posting:
             found.append(FieldError(field="city_code", message="not in the posting province"))
         if self.start_date < today:
             found.append(FieldError(field="start_date", message="already past"))
+        if self.start_date > today + MOST_AHEAD:
+            found.append(FieldError(field="start_date", message="more than two years ahead"))
         if self.kind == DemandKind.SHARED_EMPLOYEE and self.end_date is None:
             found.append(FieldError(field="end_date", message="a secondment has an end date"))
         if self.end_date is not None and self.end_date <= self.start_date:
@@ -63,9 +67,9 @@ class Posting:
 
 def posting_province(principal: Principal) -> str:
     """Only a province posts demands, for its own employers."""
-    if principal.province is None or principal.is_ministry:
+    if principal.own_province is None:
         raise Forbidden("only a receiving province posts demands")
-    return principal.province
+    return principal.own_province
 
 
 @dataclass
@@ -93,12 +97,12 @@ class Demand:
         now: datetime,
     ) -> "Demand":
         province = posting_province(principal)
-        until = open_until or posting.start_date + timedelta(days=DEFAULT_OPEN_DAYS)
         problems = posting.problems(province, today)
-        if until < today:
+        if open_until is not None and open_until < today:
             problems.append(FieldError(field="open_until", message="already past"))
         if problems:
             raise InvalidInput(problems)
+        until = open_until or posting.start_date + timedelta(days=DEFAULT_OPEN_DAYS)
         demand = cls(
             id=uuid7(),
             province=province,

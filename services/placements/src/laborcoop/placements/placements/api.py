@@ -74,10 +74,8 @@ async def list_placements(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[PlacementOut]:
-    record_reader(principal)
-    assert principal.province is not None
     where = repository.PlacementFilter(
-        principal.province,
+        record_reader(principal),
         origin,
         destination,
         status.value if status else None,

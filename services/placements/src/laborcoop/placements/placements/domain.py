@@ -191,6 +191,7 @@ class Placement:
         self._require_side(principal, "complete")
         self._require_status(P.ONBOARDED, "complete")
         _not_future(on, today)
+        _not_before(on, self._last_day_recorded(), "the last day already recorded")
         self.status = P.COMPLETED
         self.ended_on = on
         self._record(PlacementCompleted, now, on=on)
@@ -216,12 +217,21 @@ class Placement:
     ) -> None:
         self._require_side(principal, "record the return home")
         self._require_status(_RETURNABLE, "record the return home of")
+        if self.onboarded_on is None:
+            raise Conflict("the worker never started this placement: nothing to return from")
         _not_future(on, today)
+        _not_before(on, self._last_day_recorded(), "the last day already recorded")
         self.status = P.RETURNED
         self.ended_on = self.ended_on or on
         self.follow_up = follow_up
         self.follow_up_note = note
         self._record(PlacementReturned, now, on=on, follow_up=follow_up, note=note)
+
+    def _last_day_recorded(self) -> date | None:
+        """The latest of the placement's recorded days (onboarding, milestones, its end)."""
+        days = [self.onboarded_on, self.retained_3m_on, self.retained_6m_on, self.ended_on]
+        known = [d for d in days if d is not None]
+        return max(known) if known else None
 
     def _record(self, kind: type[PlacementEvent], now: datetime, **details: Any) -> None:
         m = self.match
@@ -237,6 +247,11 @@ class Placement:
             **details,
         )
         record(self, payload, now=now, provinces=[m.origin, m.destination])
+
+
+def _not_before(on: date, earliest: date | None, what: str) -> None:
+    if earliest is not None and on < earliest:
+        raise InvalidInput.field("on", f"before {what} ({earliest.isoformat()})")
 
 
 def _not_future(on: date, today: date) -> None:

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from laborcoop.common.inputs import ApiModel, CalendarDate
 from laborcoop.common.values import Note, Reason
@@ -20,7 +20,7 @@ class PlacementCreate(ApiModel):
     worker_id: UUID
     demand_id: UUID
     agreement_id: UUID | None = None
-    outside_agreement: bool = False
+    outside_agreement: StrictBool = False
 
 
 class DeclineIn(ApiModel):
@@ -56,7 +56,7 @@ class PlacementOut(ApiModel):
     occupation: str
     brand_id: UUID | None
     agreement_id: UUID | None
-    outside_agreement: bool
+    outside_agreement: StrictBool
     beyond_target: bool = Field(
         description="The corridor's target for the period was reached when it was proposed"
     )

@@ -30,10 +30,12 @@ def current_periods(today: date) -> tuple[str, str]:
     return str(today.year), f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-def record_reader(principal: Principal) -> None:
-    """Placements are records of people: provinces only; the ministry reads aggregates."""
-    if principal.province is None or principal.is_ministry:
+def record_reader(principal: Principal) -> str:
+    """Placements are records of people: provinces only (the caller's own); the ministry and
+    observers read aggregates."""
+    if principal.own_province is None:
         raise Forbidden("placements are read by provinces only; the ministry reads aggregates")
+    return principal.own_province
 
 
 @dataclass(frozen=True)
@@ -174,11 +176,15 @@ class Placements:
         note: str | None,
     ) -> Placement:
         placement = await self._load(uow, principal, placement_id)
+        held_the_worker = placement.is_live  # a completed or terminated one freed it already
         with precondition(if_match, placement.version):
             placement.return_home(
                 principal, on, follow_up, note, today=self.today(), now=self.clock()
             )
-        await self._ended(uow, placement)
+        if held_the_worker:
+            await self._ended(uow, placement)
+        else:
+            self.placements.save(uow, placement)
         return placement
 
     async def _load(self, uow: UnitOfWork, principal: Principal, placement_id: UUID) -> Placement:
@@ -240,6 +246,13 @@ class Placements:
             target = cover.target(period)
             if target is None:
                 continue
+            # Concurrent proposals on one agreement's corridor count one after the other (the
+            # lock is the transaction's): exactly those beyond the target are flagged.
+            await uow.fetchval(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"target {cover.agreement_id} {origin}>{destination} {period}",
+                lock=True,
+            )
             counted = await repository.counted_against(
                 uow,
                 cover.agreement_id,

@@ -100,7 +100,10 @@ async def get_worker(
     async with pool.acquire() as conn, conn.transaction():
         shown = await use.read(conn, principal, worker_id, purpose or "not stated")
     answer: Representation[Worker] = Representation(lambda _: WorkerOut.of(shown), LOCATION)
-    return answer.answer(shown.worker)
+    response = answer.answer(shown.worker)
+    if shown.clear:  # personal data in the clear: no cache keeps a copy
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @ROUTES.edit(

@@ -17,7 +17,7 @@ when, its scope, until when, and when it was withdrawn. Only the origin province
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -85,17 +85,33 @@ class Sealed:
     id_index: bytes
 
 
+MINIMUM_AGE: Final = 16
+"""The Labour Law's minimum working age (Art. 15): no one younger is registered."""
+
+
 @dataclass(frozen=True)
 class IdentityFacts:
     sex: Sex
-    birth_year: int
+    birth_date: date
     county: str
+
+    @property
+    def birth_year(self) -> int:
+        return self.birth_date.year
 
 
 def identity_facts(resident_id: str) -> IdentityFacts:
     """What the ID number says (validated before): never entered a second time."""
     facts = facts_of(resident_id)
-    return IdentityFacts(facts.sex, facts.birth_date.year, facts.county)
+    return IdentityFacts(facts.sex, facts.birth_date, facts.county)
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for 29 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 @dataclass(frozen=True)
@@ -120,9 +136,9 @@ class Profile:
 
 def registering_province(principal: Principal) -> str:
     """Only a province registers workers, as their origin."""
-    if principal.province is None or principal.is_ministry:
+    if principal.own_province is None:
         raise Forbidden("only a province registers its workers")
-    return principal.province
+    return principal.own_province
 
 
 @dataclass
@@ -153,6 +169,8 @@ class Worker:
         now: datetime,
     ) -> "Worker":
         origin = registering_province(principal)
+        if facts.birth_date > add_years(now.date(), -MINIMUM_AGE):
+            raise InvalidInput.field("resident_id", f"the person is under {MINIMUM_AGE}")
         if facts.county[:2] != origin[:2]:
             raise InvalidInput.field("resident_id", "its county is not in the registering province")
         profile.check()
@@ -234,12 +252,13 @@ class Worker:
         province: str,
         scope: ConsentScope,
         until: date | None,
+        today: date,
         now: datetime,
     ) -> None:
         self._require_origin(principal, "record consent")
         if province == self.origin:
             raise InvalidInput.field("province", "the origin province keeps the record already")
-        if until is not None and until < now.date():
+        if until is not None and until < today:
             raise InvalidInput.field("until", "already past")
         kept = tuple(
             c

@@ -1,10 +1,10 @@
 """The workers API models. Requests reject unknown fields; text is NFC-normalised."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
 from laborcoop.common.inputs import ApiModel, CalendarDate, NfcText, WholeNumber
 from laborcoop.common.values import TEXT, Distinct
@@ -91,7 +91,7 @@ class WorkerCreate(ProfileIn):
     name: PersonName
     resident_id: ResidentId
     phone: MobilePhone
-    poverty_alleviation: bool = Field(
+    poverty_alleviation: StrictBool = Field(
         default=False, description="脱贫人口/监测对象: sensitive, shown to the origin only."
     )
 
@@ -115,12 +115,13 @@ class WorkerPatch(ApiModel):
     wage_min: MonthlyWage | None = None
     wage_max: MonthlyWage | None = None
 
-    @model_validator(mode="after")
-    def _required_not_null(self) -> Self:
-        for required in ("education", "occupations", "certificates"):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be null")
-        return self
+    @field_validator("education", "occupations", "certificates")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """Absent keeps the value; ``null`` would clear what every worker must have."""
+        if value is None:
+            raise ValueError("cannot be null (leave it out to keep the current value)")
+        return value
 
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(exclude_unset=True)
@@ -132,7 +133,9 @@ class WorkerPatch(ApiModel):
 
 
 class AvailabilityIn(ApiModel):
-    available: bool = Field(description="true: available; false: unavailable (not while placed)")
+    available: StrictBool = Field(
+        description="true: available; false: unavailable (not while placed)"
+    )
 
 
 class ConsentIn(ApiModel):
@@ -184,7 +187,7 @@ class WorkerOut(ApiModel):
     clear: list[Literal["name", "resident_id", "phone", "poverty_alleviation"]]
     sex: Sex | None
     birth_year: int | None
-    poverty_alleviation: bool | None
+    poverty_alleviation: StrictBool | None
     education: Education
     occupations: list[str]
     certificates: list[CertificateOut]

@@ -114,9 +114,9 @@ def disclose(worker: Worker, person: Person, clear: tuple[str, ...], to_origin: 
 
 def reading_province(principal: Principal) -> str:
     """Worker records are read by provinces only: the ministry reads aggregates."""
-    if principal.province is None or principal.is_ministry:
+    if principal.own_province is None:
         raise Forbidden("worker records are read by provinces only; the ministry reads aggregates")
-    return principal.province
+    return principal.own_province
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,12 @@ class Workers:
         worker = await self.workers.load(uow, worker_id, visible=_kept_by(principal))
         with precondition(if_match, worker.version):
             worker.grant_consent(
-                principal, province=province, scope=scope, until=until, now=self.clock()
+                principal,
+                province=province,
+                scope=scope,
+                until=until,
+                today=self.today(),
+                now=self.clock(),
             )
         self.workers.save(uow, worker)
         return worker
@@ -232,7 +237,7 @@ class Workers:
 
     def masked(self, worker: Worker, principal: Principal) -> Disclosure:
         """The record with every personal field masked (lists, and answers to commands)."""
-        to_origin = principal.province == worker.origin
+        to_origin = principal.own_province == worker.origin
         return disclose(worker, open_person(self.ring, worker), (), to_origin)
 
     async def reads(
@@ -272,7 +277,7 @@ class Workers:
         if found is None:
             raise InvalidInput.field("brand_id", "no such brand in the register (yet)")
         province, status = found
-        if province != principal.province:
+        if province != principal.own_province:
             raise InvalidInput.field("brand_id", "a brand of another province")
         if status == BrandStatus.RETIRED:
             raise InvalidInput.field("brand_id", "the brand is retired")
