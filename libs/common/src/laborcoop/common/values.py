@@ -30,18 +30,14 @@ def no_personal_numbers(text: str) -> str:
     return text
 
 
-Reason = Annotated[
-    NfcText,
-    AfterValidator(no_personal_numbers),
-    Field(min_length=2, max_length=500, json_schema_extra=TEXT),
-]
-"""Why a state changed (a suspension, a decline, a termination): published, so no personal
-numbers in it."""
-Note = Annotated[
-    NfcText,
-    AfterValidator(no_personal_numbers),
-    Field(max_length=500, json_schema_extra=OPTIONAL_TEXT),
-]
+Reason = Annotated[NfcText, Field(min_length=2, max_length=500, json_schema_extra=TEXT)]
+"""Why a state changed (a suspension, a decline, a termination)."""
+Note = Annotated[NfcText, Field(max_length=500, json_schema_extra=OPTIONAL_TEXT)]
+
+PersonFreeReason = Annotated[Reason, AfterValidator(no_personal_numbers)]
+"""A reason about a person's record (a placement declined or ended): published in events and
+histories, so it carries no ID or phone number."""
+PersonFreeNote = Annotated[Note, AfterValidator(no_personal_numbers)]
 
 Count = Annotated[WholeNumber, Field(ge=0, le=100_000_000), whole_number(0, 100_000_000)]
 """People or postings: a whole number, never a string, boolean or decimal."""

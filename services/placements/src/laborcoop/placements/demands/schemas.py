@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from laborcoop.common.inputs import ApiModel, CalendarDate, NfcText, WholeNumber
-from laborcoop.common.values import TEXT, Distinct, Reason
+from laborcoop.common.values import TEXT, Distinct, PersonFreeReason
 from laborcoop.contracts.codes import DemandKind, DemandStatus, OccupationCode
 from laborcoop.contracts.identifiers import CreditCode
 from laborcoop.contracts.openapi import whole_number
@@ -110,4 +110,4 @@ class DemandOut(ApiModel):
 
 
 class Closure(ApiModel):
-    reason: Reason = Field(examples=["岗位已由本地招聘补足"])
+    reason: PersonFreeReason = Field(examples=["岗位已由本地招聘补足"])

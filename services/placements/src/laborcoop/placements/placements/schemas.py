@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import Field, StrictBool
 
 from laborcoop.common.inputs import ApiModel, CalendarDate
-from laborcoop.common.values import Note, Reason
+from laborcoop.common.values import PersonFreeNote, PersonFreeReason
 from laborcoop.contracts.codes import PlacementStatus, ReturnPath
 from laborcoop.placements.placements.domain import Placement
 
@@ -24,11 +24,11 @@ class PlacementCreate(ApiModel):
 
 
 class DeclineIn(ApiModel):
-    reason: Reason = Field(examples=["劳动者本人另有安排"])
+    reason: PersonFreeReason = Field(examples=["劳动者本人另有安排"])
 
 
 class TerminationIn(ApiModel):
-    reason: Reason = Field(examples=["用工单位经营调整"])
+    reason: PersonFreeReason = Field(examples=["用工单位经营调整"])
 
 
 class Dated(ApiModel):
@@ -43,7 +43,7 @@ class ReturnIn(Dated):
     """The worker returned home (返乡), and what followed."""
 
     follow_up: ReturnPath
-    note: Annotated[Note | None, Field(examples=["返乡创办艾灸馆"])] = None
+    note: Annotated[PersonFreeNote | None, Field(examples=["返乡创办艾灸馆"])] = None
 
 
 class PlacementOut(ApiModel):
