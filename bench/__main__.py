@@ -4,12 +4,13 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from bench import matching, registry_write, relay, worker_import
+from bench import gateway_forward, matching, registry_write, relay, worker_import
 from laborcoop.testing import Stack
 
 BENCHMARKS: dict[str, Callable[[Stack], Awaitable[bool]]] = {
     "relay": relay.run,
     "registry_write": registry_write.run,
+    "gateway_forward": gateway_forward.run,
     "matching": matching.run,
     "worker_import": worker_import.run,
 }

@@ -1,12 +1,14 @@
 """Shared pieces of the benchmarks: the stack, a scratch database, timing and reporting."""
 
 import asyncio
+import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from statistics import quantiles
 
 import httpx
 
@@ -95,3 +97,93 @@ async def served(command: list[str], env: dict[str, str], port: int) -> AsyncIte
     finally:
         process.terminate()
         await process.wait()
+
+
+# -- the lean HTTP/1.1 client: asyncio streams, kept-alive connections ---------------------------
+
+
+def post_request(port: int, path: str, headers: dict[str, str], body: object) -> bytes:
+    """The bytes of one ``POST`` of ``body`` as JSON (what the lean client sends)."""
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """One request on a kept-alive connection; returns the status code (the body, of a declared
+    length or chunked, is read and dropped)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked = 0, False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        await reader.readexactly(length)
+        return status
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        await reader.readexactly(size + 2)
+    await reader.readuntil(b"\r\n")  # the empty trailer
+    return status
+
+
+@dataclass
+class Latencies:
+    """Requests timed one by one: their count, the wall time of the load, p50 and p99."""
+
+    label: str
+    seconds: float = 0.0
+    millis: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> Rate:
+        return Rate(self.label, len(self.millis), self.seconds)
+
+    @property
+    def p50(self) -> float:
+        return quantiles(self.millis, n=100)[49]
+
+    @property
+    def p99(self) -> float:
+        return quantiles(self.millis, n=100)[98]
+
+    def line(self) -> str:
+        return f"{self.rate.line()}  p50 {self.p50:6.2f} ms  p99 {self.p99:6.2f} ms"
+
+
+async def load(
+    port: int, requests: Iterator[bytes], concurrency: int, *, expect: int, into: Latencies
+) -> None:
+    """Send every request of ``requests`` over ``concurrency`` kept-alive connections to
+    127.0.0.1:``port`` (a lean client, so that the load generator is not what is measured);
+    each answer must have the status ``expect``. Adds the wall time and each request's latency
+    to ``into``."""
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in requests:
+                sent = time.perf_counter()
+                status = await exchange(reader, writer, request)
+                into.millis.append((time.perf_counter() - sent) * 1000)
+                if status != expect:
+                    raise RuntimeError(f"{into.label}: answered {status}, not {expect}")
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    into.seconds += time.perf_counter() - started

@@ -34,8 +34,8 @@ import asyncpg
 
 from bench.common import free_port, scratch_database, served
 from laborcoop.common.auth import TokenSigner
+from laborcoop.contracts.corridors import corridor
 from laborcoop.contracts.provinces import PROVINCES
-from laborcoop.placements.corridors import corridor
 from laborcoop.placements.matching import repository
 from laborcoop.placements.matching.ranking import Opening
 from laborcoop.placements.protection import Keyring

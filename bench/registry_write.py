@@ -15,7 +15,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import Rate, free_port, report, report_ratio, scratch_database, served, timed
+from bench.common import (
+    Rate,
+    exchange,
+    free_port,
+    post_request,
+    report,
+    report_ratio,
+    scratch_database,
+    served,
+    timed,
+)
 from laborcoop.common.auth import TokenSigner
 from laborcoop.testing import Stack
 
@@ -23,31 +33,6 @@ REQUESTS = int(os.environ.get("BENCH_WRITE_REQUESTS", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_WRITE_CONCURRENCY", "32"))
 WARMUP = 200
 HUNAN = "430000"
-
-
-async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
-    """One request on a kept-alive connection; returns the status code (body read and dropped)."""
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    await reader.readexactly(length)
-    return status
-
-
-def _request(port: int, headers: dict[str, str], body: dict[str, str]) -> bytes:
-    payload = json.dumps(body, ensure_ascii=False).encode()
-    lines = [
-        "POST /v1/brands HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(payload)}",
-        *(f"{k}: {v}" for k, v in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
 async def _load(port: int, headers: dict[str, str], prefix: str, count: int) -> None:
@@ -64,7 +49,9 @@ async def _load(port: int, headers: dict[str, str], prefix: str, count: int) -> 
                     "province": HUNAN,
                     "category": "skilled_trades",
                 }
-                status = await _post(reader, writer, _request(port, headers, body))
+                status = await exchange(
+                    reader, writer, post_request(port, "/v1/brands", headers, body)
+                )
                 if status != 201:
                     raise RuntimeError(f"registration answered {status}")
         finally:

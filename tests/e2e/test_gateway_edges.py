@@ -502,7 +502,7 @@ async def test_the_owners_answer_headers_reach_the_client(
     "path",
     [
         f"/v1/brands/{uuid4()}/history",
-        "/v1/agreements",
+        f"/v1/agreements/{uuid4()}",
         f"/v1/agreements/{uuid4()}/history",
         "/v1/brands",
     ],
@@ -583,6 +583,37 @@ LISTS: list[tuple[str, str, dict[str, str]]] = [
         "gateway",
         "/v1/brands",
         {"province": HUNAN, "category": "skilled_trades", "level": "city", "status": "recognised"},
+    ),
+    (  # the gateway's own lists take the owners' filters (laborcoop.gateway.views)
+        "gateway",
+        "/v1/agreements",
+        {
+            "party": HUNAN,
+            "kind": "bilateral",
+            "status": "active",
+            "area": "job_matching",
+            "brand": str(uuid4()),
+            "origin": HUNAN,
+            "destination": "320000",
+            "active_on": "2025-06-01",
+        },
+    ),
+    (
+        "gateway",
+        "/v1/demands",
+        {"province": HUNAN, "occupation": "4-10-01-01", "status": "open", "brand": str(uuid4())},
+    ),
+    (
+        "gateway",
+        "/v1/placements",
+        {
+            "origin": HUNAN,
+            "destination": "440000",
+            "status": "returned",
+            "brand": str(uuid4()),
+            "agreement": str(uuid4()),
+            "period": "2025-Q1",
+        },
     ),
 ]
 

@@ -32,6 +32,7 @@ from laborcoop.contracts.agreements import (
     Terms,
 )
 from laborcoop.contracts.codes import AgreementKind, AgreementStatus, PartyRole
+from laborcoop.contracts.corridors import corridors_of
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event
 from laborcoop.contracts.identifiers import make_resident_id
@@ -140,7 +141,7 @@ def test_corridors_are_the_targets_and_every_sender_to_every_receiver() -> None:
             Party(province=SICHUAN, role=PartyRole.BOTH),
         ),
     )
-    assert corridors.corridors_of(alliance) == sorted(
+    assert corridors_of(alliance) == sorted(
         [
             f"{YUNNAN}>{SHANGHAI}",
             f"{YUNNAN}>{GUIZHOU}",

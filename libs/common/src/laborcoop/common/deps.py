@@ -43,7 +43,8 @@ def state_of(app: FastAPI) -> ServiceState[ServiceSettings, object]:
     state = getattr(app.state, "service", None)
     if not isinstance(state, ServiceState):
         raise RuntimeError(f"{app.title}: no service state; has its lifespan run?")
-    return cast(ServiceState[ServiceSettings, object], state)
+    # the type as text: subscripting a generic class costs a typing lookup on every request
+    return cast("ServiceState[ServiceSettings, object]", state)
 
 
 async def _pool(request: Request) -> Pool:

@@ -58,6 +58,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "install_problem_handlers",
+    "problem_answer",
     "problem_response",
     "problem_responses",
     "validation_errors",
@@ -123,18 +124,24 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)
+def problem_answer(exc: Problem, instance: str) -> JSONResponse:
+    """The answer to a raised :class:`Problem` (what the app's handler renders, and what a
+    :class:`~laborcoop.common.middleware.DirectRoute` answers when it raises one)."""
     return problem_response(
         exc.status,
         slug=exc.slug,
         title=exc.title,
         detail=exc.detail,
-        instance=request.url.path,
+        instance=instance,
         errors=getattr(exc, "errors", ()),
         headers=exc.headers or None,
         **exc.extensions,
     )
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_answer(exc, request.url.path)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

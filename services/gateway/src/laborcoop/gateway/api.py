@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from laborcoop.common.auth import CurrentPrincipal
 from laborcoop.common.deps import DbPool
@@ -15,12 +15,12 @@ from laborcoop.common.errors import (
     ServiceUnavailable,
     problem_responses,
 )
-from laborcoop.common.inputs import ApiModel, forwards_its_query
+from laborcoop.common.inputs import ApiModel
 from laborcoop.common.pagination import Cursor, Limit, Page, cursor_id, page_of
 from laborcoop.contracts.codes import BrandCategory, BrandLevel, BrandStatus
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.gateway import repository
-from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, forward
+from laborcoop.gateway.forwarding import GATEWAY_TIMEOUT_DESCRIPTION, forward, forwarded
 from laborcoop.gateway.schemas import BrandRegistration, request_body
 
 router = APIRouter(prefix="/v1", tags=["brands"])
@@ -61,13 +61,6 @@ async def list_brands(
     return page_of(items, limit, lambda b: {"id": str(b.id)})
 
 
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-"""Every method goes to the owner, which alone knows what its resource allows (its 405 names
-them in ``Allow``, which the gateway relays)."""
-_FORWARDED = [Depends(forwards_its_query)]
-"""Every forwarded route: its query string goes to the owner unchanged, and the owner checks it."""
-
-
 def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
     """The documented answers of a forwarded route: the owner's ``problems`` and the gateway's
     own 503 (the owner was not reached) and 504 (the outcome is unknown)."""
@@ -76,8 +69,11 @@ def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, A
     return responses
 
 
-@router.post(
+@forwarded(
+    router,
     "/brands",
+    methods=["POST"],
+    include_in_schema=True,
     summary="Register a brand (forwarded to the registry)",
     description="The body is forwarded unchanged; the registry validates it and answers. "
     "Send an `Idempotency-Key`: a 504 means the outcome is unknown, and a retry with the same "
@@ -85,57 +81,48 @@ def forwarded_responses(*problems: type[Problem]) -> dict[int | str, dict[str, A
     status_code=201,
     responses=forwarded_responses(Forbidden, Conflict),
     openapi_extra=request_body(BrandRegistration),
-    dependencies=_FORWARDED,
 )
 async def register_brand(request: Request, principal: CurrentPrincipal) -> Response:
     return await forward(request, "registry", "/v1/brands")
 
 
-@router.api_route(
-    "/brands/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@forwarded(router, "/brands/{rest:path}")
 async def brand_resource(request: Request, rest: str, principal: CurrentPrincipal) -> Response:
     """One brand and its sub-resources: forwarded to the registry until the gateway has its own
     routes for them (the registry's OpenAPI document describes them)."""
     return await forward(request, "registry", "/v1/brands", rest)
 
 
-@router.api_route("/agreements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
-@router.api_route(
-    "/agreements/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@forwarded(router, "/agreements")
+@forwarded(router, "/agreements/{rest:path}")
 async def agreements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Agreements: forwarded to the agreements service (its OpenAPI document describes them)."""
     return await forward(request, "agreements", "/v1/agreements", rest)
 
 
-@router.api_route("/workers", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
-@router.api_route(
-    "/workers:import", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
-@router.api_route(
-    "/workers/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@forwarded(router, "/workers")
+@forwarded(router, "/workers/{rest:path}")
 async def workers(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Worker records: forwarded to the placements service, which alone opens personal data
     and masks it (the gateway never sees a worker's data in the clear unless the caller may)."""
-    prefix = "/v1/workers:import" if request.url.path.endswith(":import") else "/v1/workers"
-    return await forward(request, "placements", prefix, rest)
+    return await forward(request, "placements", "/v1/workers", rest)
 
 
-@router.api_route("/demands", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
-@router.api_route(
-    "/demands/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@forwarded(router, "/workers:import")
+async def import_workers(request: Request, principal: CurrentPrincipal) -> Response:
+    """The bulk import of worker records: its NDJSON body streamed to the placements service."""
+    return await forward(request, "placements", "/v1/workers:import")
+
+
+@forwarded(router, "/demands")
+@forwarded(router, "/demands/{rest:path}")
 async def demands(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Demands and their matches: forwarded to the placements service."""
     return await forward(request, "placements", "/v1/demands", rest)
 
 
-@router.api_route("/placements", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED)
-@router.api_route(
-    "/placements/{rest:path}", methods=_METHODS, include_in_schema=False, dependencies=_FORWARDED
-)
+@forwarded(router, "/placements")
+@forwarded(router, "/placements/{rest:path}")
 async def placements(request: Request, principal: CurrentPrincipal, rest: str = "") -> Response:
     """Placements: forwarded to the placements service."""
     return await forward(request, "placements", "/v1/placements", rest)

@@ -1,7 +1,5 @@
 """The gateway: the one public entry for provincial systems."""
 
-import httpx
-
 from laborcoop.common.app import app_factory
 from laborcoop.common.auth import KeySet
 from laborcoop.common.spec import ServiceContext, ServiceSpec
@@ -10,30 +8,36 @@ from laborcoop.gateway.forwarding import Upstreams
 from laborcoop.gateway.identity.api import keys_router, token_router
 from laborcoop.gateway.identity.limits import FailureLimit
 from laborcoop.gateway.identity.service import Identity
-from laborcoop.gateway.projections import SUBSCRIPTION
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.upstream import Owner, TransportOwner, UpstreamPool
 from laborcoop.gateway.uses import GatewayUses
+from laborcoop.gateway.views.api import router as views_router
+from laborcoop.gateway.views.lag import lag_probe
+from laborcoop.gateway.views.projections import SUBSCRIPTIONS
 
 
 def open_upstreams(context: ServiceContext[GatewaySettings]) -> Upstreams:
-    """One client per owning service, over ``context.transports[name]`` when a test gives one
-    (the network otherwise); closed at shutdown."""
+    """A pool of kept-alive connections per owning service (as many as the gateway serves
+    requests at once, ``http_max_connections``: the pool never queues a request the gateway
+    took), or ``context.transports[name]`` when a test gives one; closed at shutdown."""
     settings = context.settings
-    timeout = httpx.Timeout(settings.upstream_timeout_s)
     urls = {
         "registry": settings.registry_url,
         "agreements": settings.agreements_url,
         "placements": settings.placements_url,
     }
-    clients = {
-        name: httpx.AsyncClient(
-            base_url=url, timeout=timeout, transport=context.transports.get(name)
+    owners: dict[str, Owner] = {}
+    for name, url in urls.items():
+        transport = context.transports.get(name)
+        owners[name] = (
+            TransportOwner(transport, url)
+            if transport is not None
+            else UpstreamPool(
+                url, size=settings.http_max_connections, timeout_s=settings.upstream_timeout_s
+            )
         )
-        for name, url in urls.items()
-    }
-    for client in clients.values():
-        context.closing.push_async_callback(client.aclose)
-    return Upstreams(clients)
+        context.closing.push_async_callback(owners[name].aclose)
+    return Upstreams(owners)
 
 
 def identity(context: ServiceContext[GatewaySettings]) -> Identity:
@@ -76,10 +80,12 @@ SPEC = ServiceSpec(
     description="The public API of laborcoop for provincial HR systems. Get a token at "
     "`POST /v1/oauth/token` (OAuth 2.0 client credentials) and send it as "
     "`Authorization: Bearer …`; the keys that verify it are at `/.well-known/jwks.json`.",
-    routers=[router, token_router, keys_router],
+    # The views first: their GET of a list is answered before the forwarding routes match it.
+    routers=[views_router, router, token_router, keys_router],
     migration_package="laborcoop.gateway.migrations",
     build=build,
-    subscriptions=[SUBSCRIPTION],
+    subscriptions=SUBSCRIPTIONS,
+    workers=[lag_probe],
     own_keys=own_keys,
 )
 

@@ -2,8 +2,9 @@
 (signing keys, token lifetime, secret rotation, the limit on failed client authentication)."""
 
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from laborcoop.common.settings import ServiceSettings
@@ -91,6 +92,29 @@ class GatewaySettings(ServiceSettings):
         gt=0,
         description="The sliding window over which failed client authentications are counted.",
     )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone whose calendar days and months the views report (a "
+        "placement's `proposed_on`, the `period` filter, months of the flows, target periods): "
+        "set it as the placements service's `LABORCOOP_TIMEZONE`. An unknown name stops the "
+        "start.",
+    )
+    view_lag_interval_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often each gateway process running workers measures how far the views' "
+        "consumer groups are behind their topics (Kafka's committed against end offsets), "
+        "which every view answers in `freshness.lag`.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"no IANA time zone named {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _signing_keys_are_usable(self) -> Self:

@@ -4,7 +4,7 @@
 as the agreements service keeps its own (``laborcoop.common.copies``).
 
 ``AGREEMENTS`` keeps ``agreement_copy``: each agreement's status, kind, the terms as they stand
-with their revision, and the corridors they name (``laborcoop.placements.corridors``, which
+with their revision, and the corridors they name (``laborcoop.contracts.corridors``, which
 says when an agreement covers one). It is not a :class:`~laborcoop.common.copies.CopyOf`,
 because two of the events mean different things depending on what the copy holds, which a
 mapping of one event to columns cannot see:
@@ -42,8 +42,8 @@ from laborcoop.contracts.agreements import (
     Terms,
 )
 from laborcoop.contracts.codes import AgreementStatus
+from laborcoop.contracts.corridors import corridors_of
 from laborcoop.contracts.envelope import CloudEvent
-from laborcoop.placements.corridors import corridors_of
 
 S = AgreementStatus
 

@@ -1,17 +1,9 @@
-"""Which agreements cover a corridor: the one place this service defines "covers".
+"""Which agreements cover a corridor, read from this service's copy of the agreements.
 
-A corridor is an ordered pair of distinct provinces, origin (sending) → destination
-(receiving), written ``"origin>destination"``. An agreement's terms name these corridors
-(:func:`corridors_of`):
-
-- every target's ``(origin, destination)``;
-- every pair of distinct parties where the first sends (role ``sending`` or ``both``) and the
-  second receives (``receiving`` or ``both``).
-
-An agreement **covers** a corridor when its status is ``active`` and its terms in force name the
-corridor. Drafts, proposals, signed agreements not yet started, expired and terminated ones
-cover nothing; an amendment under signature changes nothing until every party signed it (its
-``amended`` event). Placements count against an agreement that covers their corridor
+What a corridor is, which corridors an agreement's terms name and when it covers them is the
+shared rule of ``laborcoop.contracts.corridors`` (the gateway's corridor view reads the same
+one): an **active** agreement covers every target's corridor and every sending → receiving
+pair of its parties. Placements count against an agreement that covers their corridor
 (:func:`covering_agreements`); matching proposes workers of the origins that an agreement
 covers towards the demand's province (:func:`covered_origins`), and demands of the destinations
 covered from the worker's province (:func:`covered_destinations`).
@@ -29,30 +21,8 @@ from uuid import UUID
 
 from laborcoop.common.db import Reader
 from laborcoop.contracts.agreements import Terms
-from laborcoop.contracts.codes import AgreementKind, AgreementStatus, PartyRole
-
-COVERING: Final = AgreementStatus.ACTIVE
-"""The one status in which an agreement covers its corridors."""
-
-_SENDS: Final = frozenset({PartyRole.SENDING, PartyRole.BOTH})
-_RECEIVES: Final = frozenset({PartyRole.RECEIVING, PartyRole.BOTH})
-
-
-def corridor(origin: str, destination: str) -> str:
-    """The corridor ``origin → destination`` as stored and matched: ``"origin>destination"``."""
-    return f"{origin}>{destination}"
-
-
-def corridors_of(terms: Terms) -> list[str]:
-    """The corridors ``terms`` name: the targets' and every sending → receiving pair of distinct
-    parties (sorted, each once)."""
-    pairs = {(t.origin, t.destination) for t in terms.targets}
-    senders = [p.province for p in terms.parties if p.role in _SENDS]
-    receivers = [p.province for p in terms.parties if p.role in _RECEIVES]
-    pairs |= {(s, r) for s in senders for r in receivers if s != r}
-    return sorted(
-        corridor(origin, destination) for origin, destination in pairs if origin != destination
-    )
+from laborcoop.contracts.codes import AgreementKind
+from laborcoop.contracts.corridors import corridor
 
 
 @dataclass(frozen=True)
