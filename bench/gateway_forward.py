@@ -34,7 +34,7 @@ from laborcoop.testing import Stack
 
 REQUESTS = int(os.environ.get("BENCH_FORWARD_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_FORWARD_CONCURRENCY", "32"))
-ROUNDS = 4
+ROUNDS = 8
 WARMUP = 200
 GOAL = 0.8
 HUNAN = "430000"

@@ -201,6 +201,33 @@ async def test_a_request_that_gets_no_connection_within_the_timeout_is_not_sent(
     assert owner.connections == 2
 
 
+@pytest.mark.parametrize("handed_over", [False, True])
+async def test_a_request_cancelled_while_it_waits_for_a_connection_takes_none_with_it(
+    handed_over: bool,
+) -> None:
+    """Cancelled while waiting, or after a connection was handed to it but before it ran: the
+    pool's one connection is still there for the next request."""
+
+    async def first_unfinished(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if len(owner.seen) == 1:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")  # no body yet
+            return True
+        return await ok(seen, writer)
+
+    owner = Owner(first_unfinished)
+    async with pool_for(owner, size=1) as pool:
+        held = await pool.send("GET", b"/v1/x", [], length=None, read=None)
+        waiting = asyncio.create_task(get(pool))
+        await asyncio.sleep(0.05)
+        if handed_over:
+            await held.aclose()  # hands the right to a connection to the waiting request…
+        waiting.cancel()  # …which is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await held.aclose()
+        assert await get(pool) == (201, b'{"ok":true}')
+
+
 @pytest.fixture
 def refusing_url() -> Iterator[str]:
     """A port bound on 127.0.0.1 but not listening: every connection is refused."""
@@ -228,6 +255,20 @@ async def test_no_answer_in_time_is_no_answer_and_that_connection_is_never_reuse
             await get(pool)
         assert await get(pool) == (201, b'{"ok":true}')
     assert [s.connection for s in owner.seen] == [1, 2]
+
+
+async def test_a_safe_request_that_timed_out_is_not_sent_again() -> None:
+    async def slow_second(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if len(owner.seen) == 2:
+            await asyncio.sleep(2 * TIMEOUT_S)
+        return await ok(seen, writer)
+
+    owner = Owner(slow_second)
+    async with pool_for(owner) as pool:
+        assert await get(pool) == (201, b'{"ok":true}')
+        with pytest.raises(NoAnswer, match="within"):
+            await get(pool)  # on the kept-alive connection, which the owner did not close
+    assert len(owner.seen) == 2
 
 
 async def test_an_idle_connection_the_owner_closed_is_not_reused() -> None:

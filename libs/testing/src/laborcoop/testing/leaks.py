@@ -175,17 +175,15 @@ async def scan_topics(watch: PersonalDataWatch, bootstrap: str, topics: re.Patte
             return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends: dict[Any, int] = {}
-        for topic in names:
-            ends |= await _end_offsets(consumer, [tp for tp in partitions if tp.topic == topic])
+        ends = await _end_offsets(consumer, partitions)
         return await _read_to(consumer, watch, ends)
     finally:
         await consumer.stop()
 
 
 async def _end_offsets(consumer: Any, partitions: list[Any]) -> dict[Any, int]:
-    """One topic's end offsets, asked again while a partition has no leader yet (a topic
-    another test has just created, on a busy broker)."""
+    """The partitions' end offsets in one request, asked again while a partition has no leader
+    yet (a topic another test has just created, on a busy broker)."""
     for attempt in range(5):
         try:
             ends: dict[Any, int] = await consumer.end_offsets(partitions)
@@ -200,8 +198,10 @@ async def _end_offsets(consumer: Any, partitions: list[Any]) -> dict[Any, int]:
 async def _read_to(consumer: Any, watch: PersonalDataWatch, ends: dict[Any, int]) -> int:
     read = 0
     remaining = {tp for tp, end in ends.items() if end > 0}
+    for tp in set(ends) - remaining:
+        consumer.pause(tp)  # empty: nothing to fetch from it
     while remaining:
-        batch = await consumer.getmany(*remaining, timeout_ms=1000)
+        batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)
         if not batch:
             break
         for tp, records in batch.items():
@@ -211,4 +211,5 @@ async def _read_to(consumer: Any, watch: PersonalDataWatch, ends: dict[Any, int]
                 watch.scan_records(f"topic {tp.topic}", [record.key, record.value, headers])
             if records and records[-1].offset + 1 >= ends[tp]:
                 remaining.discard(tp)
+                consumer.pause(tp)
     return read

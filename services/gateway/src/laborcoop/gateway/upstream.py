@@ -414,6 +414,14 @@ class UpstreamPool:
             conn = await waiter
         except TimeoutError:
             raise NotSent(f"no free connection within {self.timeout_s:g} s") from None
+        except BaseException:  # cancelled: what was handed over meanwhile goes back
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                handed = waiter.result()
+                if handed is None:
+                    self._given_up()
+                else:
+                    self.release(handed, reusable=True)
+            raise
         finally:
             timer.cancel()
         if conn is None:  # counted in _open already by _given_up
@@ -524,8 +532,9 @@ class UpstreamPool:
             conn.write(head)
             return await self._answer(conn, bodiless=method == "HEAD")
         except NoAnswer:
+            closed_unanswered = conn.closed and not conn.buffer  # by the owner, not a timeout
             self.release(conn, reusable=False)
-            if not (reused and conn.closed and not conn.buffer and method in _SAFE_METHODS):
+            if not (reused and closed_unanswered and method in _SAFE_METHODS):
                 raise
         except BaseException:
             self.release(conn, reusable=False)

@@ -57,29 +57,25 @@ async def measure(settings: ServiceSettings, subscriptions: Sequence[Subscriptio
         enable_auto_commit=False,
         request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
-    await admin.start()
-    try:
+    try:  # both closed even when a start fails (the broker is down): no client left open
+        await admin.start()
         await offsets.start()
-        try:
-            partitions = await _partitions(admin, settings, subscriptions)
-            measured = []
-            for subscription in subscriptions:
-                committed = await admin.list_consumer_group_offsets(
-                    settings.topic(subscription.group)
-                )
-                for topic in subscription.topics:
-                    held = partitions.get(settings.topic(topic))
-                    if not held:
-                        continue  # not created yet
-                    ends = await offsets.end_offsets(held)
-                    starts = await offsets.beginning_offsets(held)
-                    positions = {p: _position(committed.get(p), starts[p]) for p in held}
-                    behind = sum(max(0, ends[p] - positions[p]) for p in held)
-                    measured.append(Lag(topic, subscription.group, behind))
-            return measured
-        finally:
-            await offsets.stop()
+        partitions = await _partitions(admin, settings, subscriptions)
+        measured = []
+        for subscription in subscriptions:
+            committed = await admin.list_consumer_group_offsets(settings.topic(subscription.group))
+            for topic in subscription.topics:
+                held = partitions.get(settings.topic(topic))
+                if not held:
+                    continue  # not created yet
+                ends = await offsets.end_offsets(held)
+                starts = await offsets.beginning_offsets(held)
+                positions = {p: _position(committed.get(p), starts[p]) for p in held}
+                behind = sum(max(0, ends[p] - positions[p]) for p in held)
+                measured.append(Lag(topic, subscription.group, behind))
+        return measured
     finally:
+        await offsets.stop()
         await admin.close()
 
 
