@@ -12,7 +12,7 @@ event's fault: the runner holds the partition and retries until they pass.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
@@ -92,6 +92,13 @@ class Subscription:
             return lambda conn: handler(conn, event, payload)
 
         return replace(self, handlers={**self.handlers, kind.event_type: bind})
+
+    def handle_each(self, kinds: Iterable[type[P]], handler: Handler[P]) -> "Subscription":
+        """This subscription, with events of every one of ``kinds`` applied by ``handler``."""
+        subscription = self
+        for kind in kinds:
+            subscription = subscription.handle(kind, handler)
+        return subscription
 
 
 class ConsumerRunner:

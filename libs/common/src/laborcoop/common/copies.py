@@ -20,13 +20,19 @@ not yet in the copy updates nothing; on one partition the creating event always 
 """
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from laborcoop.common.consumer import Subscription
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
+from laborcoop.contracts.agreements import (
+    AGREEMENT_EVENTS,
+    AgreementEvent,
+    StatusMoves,
+    TermsStand,
+)
 from laborcoop.contracts.brands import BRAND_COLUMNS, BrandRegistered, brand_columns
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, all_specs
@@ -138,3 +144,50 @@ BRAND_COPY: Final = CopyOf(
 linked brands, the placements' workers' brands): a brand's name, province and standing, in a
 table ``brand_copy`` of the service's own migrations. Each service subscribes with its own
 group: ``BRAND_COPY.subscription("<service>.brands")``."""
+
+
+WriteTerms = Callable[[Connection, CloudEvent, TermsStand], Awaitable[None]]
+"""Writes the terms an event carries into a service's agreement copy (its own columns)."""
+
+
+@dataclass(frozen=True)
+class AgreementCopy:
+    """A copy of the agreements whose rows depend on what they hold, which :class:`CopyOf`'s
+    one mapping of event to columns cannot express: each agreement event says what it changes
+    (``copy_change`` in ``laborcoop.contracts.agreements``), either the terms as they now stand,
+    written by the service's own ``write_terms`` (its columns differ), or only the version and
+    perhaps the status, which every agreement copy does alike here.
+
+    The table has ``agreement_id``, ``status``, ``revision``, ``version`` and ``updated_at``;
+    ``write_terms`` must, like this, change nothing ``WHERE version >=`` the event's."""
+
+    table: str
+    write_terms: WriteTerms
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.fullmatch(self.table):
+            raise ValueError(f"{self.table!r} is not a plain SQL identifier")
+
+    def subscription(self, group: str) -> Subscription:
+        return Subscription(group=group, topics=[topics.AGREEMENTS]).handle_each(
+            AGREEMENT_EVENTS, self._changed
+        )
+
+    async def _changed(self, conn: Connection, event: CloudEvent, payload: AgreementEvent) -> None:
+        match payload.copy_change():
+            case TermsStand() as stand:
+                await self.write_terms(conn, event, stand)
+            case StatusMoves(status, of_revision):
+                await conn.execute(
+                    f"""UPDATE {self.table}
+                        SET status = CASE WHEN $3::text IS NOT NULL
+                                           AND ($4::integer IS NULL OR revision = $4)
+                                          THEN $3::text ELSE status END,
+                            version = $2, updated_at = $5
+                        WHERE agreement_id = $1 AND version < $2""",
+                    event.subject,
+                    event.version,
+                    status.value if status is not None else None,
+                    of_revision,
+                    event.time,
+                )

@@ -5,6 +5,7 @@ for events of a draft that was never proposed, which name only the initiator. ``
 the agreement's terms: 1 for the original, +1 for each amendment adopted or under signature.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -55,9 +56,35 @@ class Terms(_Value):
     effective_to: date | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TermsStand:
+    """For a copy of the agreement kept from its events (the placements' ``agreement_copy``,
+    the gateway's ``agreement_view``): the event carries the terms as they now stand, which
+    become the copy's with ``status`` (written whole, so the copy does not depend on having
+    seen the draft)."""
+
+    terms: "Terms"
+    status: AgreementStatus
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMoves:
+    """For a copy of the agreement: only its version moves on, and its status becomes
+    ``status`` when one is given and, with ``of_revision``, only when the copy holds that
+    revision of the terms."""
+
+    status: AgreementStatus | None = None
+    of_revision: int | None = None
+
+
 class _AgreementEvent(EventPayload):
     agreement_id: UUID
     revision: int
+
+    def copy_change(self) -> TermsStand | StatusMoves:
+        """What this event changes in a copy of its agreement (each event type says)."""
+        raise NotImplementedError
 
 
 @event_type("cn.laborcoop.agreements.agreement.drafted.v1", topic=topics.AGREEMENTS)
@@ -66,12 +93,18 @@ class AgreementDrafted(_AgreementEvent):
 
     terms: Terms
 
+    def copy_change(self) -> TermsStand:
+        return TermsStand(self.terms, AgreementStatus.DRAFT, self.revision)
+
 
 @event_type("cn.laborcoop.agreements.agreement.draft_updated.v1", topic=topics.AGREEMENTS)
 class AgreementDraftUpdated(_AgreementEvent):
     """The initiator changed the draft; ``terms`` is the draft as it now stands."""
 
     terms: Terms
+
+    def copy_change(self) -> TermsStand:
+        return TermsStand(self.terms, AgreementStatus.DRAFT, self.revision)
 
 
 @event_type("cn.laborcoop.agreements.agreement.proposed.v1", topic=topics.AGREEMENTS)
@@ -81,6 +114,12 @@ class AgreementProposed(_AgreementEvent):
     terms: Terms
     amendment: bool = False
 
+    def copy_change(self) -> TermsStand | StatusMoves:
+        """An amendment's terms are under signature, not in force: only the version moves."""
+        if self.amendment:
+            return StatusMoves()
+        return TermsStand(self.terms, AgreementStatus.PROPOSED, self.revision)
+
 
 @event_type("cn.laborcoop.agreements.agreement.signed.v1", topic=topics.AGREEMENTS)
 class AgreementSigned(_AgreementEvent):
@@ -88,6 +127,13 @@ class AgreementSigned(_AgreementEvent):
 
     province: str
     remaining: tuple[str, ...]
+
+    def copy_change(self) -> StatusMoves:
+        """The last signature makes a proposal ``signed``, but leaves an amended agreement
+        ``active`` (its ``amended`` follows): so only when the copy holds this revision."""
+        if self.remaining:
+            return StatusMoves()
+        return StatusMoves(AgreementStatus.SIGNED, of_revision=self.revision)
 
 
 @event_type("cn.laborcoop.agreements.agreement.declined.v1", topic=topics.AGREEMENTS)
@@ -98,12 +144,19 @@ class AgreementDeclined(_AgreementEvent):
     reason: str
     amendment: bool = False
 
+    def copy_change(self) -> StatusMoves:
+        """A declined proposal returns to draft; a declined amendment changes nothing."""
+        return StatusMoves(None if self.amendment else AgreementStatus.DRAFT)
+
 
 @event_type("cn.laborcoop.agreements.agreement.activated.v1", topic=topics.AGREEMENTS)
 class AgreementActivated(_AgreementEvent):
     """Every party had signed and the start date came: the agreement is in force."""
 
     terms: Terms
+
+    def copy_change(self) -> TermsStand:
+        return TermsStand(self.terms, AgreementStatus.ACTIVE, self.revision)
 
 
 @event_type("cn.laborcoop.agreements.agreement.amended.v1", topic=topics.AGREEMENTS)
@@ -113,12 +166,18 @@ class AgreementAmended(_AgreementEvent):
     terms: Terms
     status: AgreementStatus
 
+    def copy_change(self) -> TermsStand:
+        return TermsStand(self.terms, self.status, self.revision)
+
 
 @event_type("cn.laborcoop.agreements.agreement.expired.v1", topic=topics.AGREEMENTS)
 class AgreementExpired(_AgreementEvent):
     """The end date passed."""
 
     effective_to: date
+
+    def copy_change(self) -> StatusMoves:
+        return StatusMoves(AgreementStatus.EXPIRED)
 
 
 @event_type("cn.laborcoop.agreements.agreement.terminated.v1", topic=topics.AGREEMENTS)
@@ -127,3 +186,32 @@ class AgreementTerminated(_AgreementEvent):
 
     province: str
     reason: str
+
+    def copy_change(self) -> StatusMoves:
+        return StatusMoves(AgreementStatus.TERMINATED)
+
+
+AgreementEvent = (
+    AgreementDrafted
+    | AgreementDraftUpdated
+    | AgreementProposed
+    | AgreementSigned
+    | AgreementDeclined
+    | AgreementActivated
+    | AgreementAmended
+    | AgreementExpired
+    | AgreementTerminated
+)
+
+AGREEMENT_EVENTS: tuple[type[AgreementEvent], ...] = (
+    AgreementDrafted,
+    AgreementDraftUpdated,
+    AgreementProposed,
+    AgreementSigned,
+    AgreementDeclined,
+    AgreementActivated,
+    AgreementAmended,
+    AgreementExpired,
+    AgreementTerminated,
+)
+"""Every event type of the agreements topic."""

@@ -4,6 +4,8 @@ from laborcoop.common.app import app_factory
 from laborcoop.common.auth import KeySet
 from laborcoop.common.spec import ServiceContext, ServiceSpec
 from laborcoop.gateway.api import router
+from laborcoop.gateway.events import log as event_log
+from laborcoop.gateway.events.wakeup import LogWakeup
 from laborcoop.gateway.forwarding import Upstreams
 from laborcoop.gateway.identity.api import keys_router, token_router
 from laborcoop.gateway.identity.limits import FailureLimit
@@ -58,8 +60,20 @@ def identity(context: ServiceContext[GatewaySettings]) -> Identity:
     )
 
 
+def log_wakeup(context: ServiceContext[GatewaySettings]) -> LogWakeup:
+    """One listener on the event log per process (opened at the first wait), closed at
+    shutdown."""
+    wakeup = LogWakeup(context.settings.database_url.get_secret_value())
+    context.closing.push_async_callback(wakeup.aclose)
+    return wakeup
+
+
 def build(context: ServiceContext[GatewaySettings]) -> GatewayUses:
-    return GatewayUses(upstreams=open_upstreams(context), identity=identity(context))
+    return GatewayUses(
+        upstreams=open_upstreams(context),
+        identity=identity(context),
+        log_wakeup=log_wakeup(context),
+    )
 
 
 def own_keys(settings: GatewaySettings) -> KeySet | None:
@@ -84,7 +98,7 @@ SPEC = ServiceSpec(
     routers=[views_router, router, token_router, keys_router],
     migration_package="laborcoop.gateway.migrations",
     build=build,
-    subscriptions=SUBSCRIPTIONS,
+    subscriptions=(*SUBSCRIPTIONS, event_log.SUBSCRIPTION),
     workers=[lag_probe],
     own_keys=own_keys,
 )

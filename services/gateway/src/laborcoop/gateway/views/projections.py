@@ -11,11 +11,9 @@ Column names are constants of this module; values reach the SQL only as placehol
 
 - ``gateway.projections`` (brands): ``brand_view`` as before (``laborcoop.gateway.projections``),
   plus ``brand_indicator_view``: the latest report of each period, by the brand's version.
-- ``gateway.agreements``: ``agreement_view``, the terms as they stand. Two events mean
-  different things depending on what is held: the last ``signed`` makes a proposal ``signed``
-  but leaves an amended agreement ``active`` (its ``amended`` follows), so the status changes
-  only when the signed revision is the one held; ``proposed`` of an amendment carries terms not
-  in force, so only the version moves on. A declined proposal returns to ``draft``.
+- ``gateway.agreements``: ``agreement_view``, the terms as they stand, kept by
+  ``laborcoop.common.copies.AgreementCopy`` as the placements service's copy is (each event's
+  ``copy_change`` says what it changes); this module holds only the SQL writing the terms.
 - ``gateway.demands``: ``demand_view``.
 - ``gateway.workers``: ``worker_view``, the worker's opaque id, origin, brand and availability
   (what the events carry: never personal data); ``registered`` and ``updated`` both carry the
@@ -28,22 +26,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from laborcoop.common.consumer import Subscription
+from laborcoop.common.copies import AgreementCopy
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
 from laborcoop.contracts.agreements import (
-    AgreementActivated,
-    AgreementAmended,
-    AgreementDeclined,
-    AgreementDrafted,
-    AgreementDraftUpdated,
-    AgreementExpired,
-    AgreementProposed,
-    AgreementSigned,
-    AgreementTerminated,
-    Terms,
+    TermsStand,
 )
 from laborcoop.contracts.brands import BrandIndicatorsReported
-from laborcoop.contracts.codes import AgreementStatus
 from laborcoop.contracts.corridors import corridor, corridors_of
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.placements import (
@@ -65,8 +54,6 @@ from laborcoop.contracts.placements import (
     WorkerUpdated,
 )
 from laborcoop.gateway import projections as brands
-
-S = AgreementStatus
 
 BRANDS_GROUP: Final = brands.GROUP
 AGREEMENTS_GROUP: Final = "gateway.agreements"
@@ -166,24 +153,15 @@ SET status = EXCLUDED.status, kind = EXCLUDED.kind, title = EXCLUDED.title,
 WHERE a.version < EXCLUDED.version
 """
 
-_ADVANCE_AGREEMENT = """
-UPDATE agreement_view
-SET status = CASE WHEN $3::text IS NOT NULL AND ($4::integer IS NULL OR revision = $4)
-                  THEN $3::text ELSE status END,
-    version = $2, updated_at = $5
-WHERE agreement_id = $1 AND version < $2
-"""
 
-
-async def _write_terms(
-    conn: Connection, event: CloudEvent, terms: Terms, status: AgreementStatus, revision: int
-) -> None:
-    """The terms ``event`` carries become the row's, with ``status`` (inserting the row if it
+async def _write_terms(conn: Connection, event: CloudEvent, stand: TermsStand) -> None:
+    """The terms ``event`` carries become the row's, with their status (inserting the row if it
     is missing: the terms are the whole agreement)."""
+    terms = stand.terms
     await conn.execute(
         _WRITE_TERMS,
         event.subject,
-        status.value,
+        stand.status.value,
         terms.kind.value,
         terms.title,
         terms.initiator,
@@ -194,88 +172,14 @@ async def _write_terms(
         corridors_of(terms),
         terms.effective_from,
         terms.effective_to,
-        revision,
+        stand.revision,
         terms.model_dump(mode="json"),
         event.version,
         event.time,
     )
 
 
-async def _advance_agreement(
-    conn: Connection,
-    event: CloudEvent,
-    status: AgreementStatus | None = None,
-    *,
-    of_revision: int | None = None,
-) -> None:
-    """The version moves on; the status becomes ``status`` if given (with ``of_revision``, only
-    if the row holds that revision of the terms)."""
-    await conn.execute(
-        _ADVANCE_AGREEMENT,
-        event.subject,
-        event.version,
-        status.value if status is not None else None,
-        of_revision,
-        event.time,
-    )
-
-
-async def _drafted(conn: Connection, event: CloudEvent, payload: AgreementDrafted) -> None:
-    await _write_terms(conn, event, payload.terms, S.DRAFT, payload.revision)
-
-
-async def _draft_updated(
-    conn: Connection, event: CloudEvent, payload: AgreementDraftUpdated
-) -> None:
-    await _write_terms(conn, event, payload.terms, S.DRAFT, payload.revision)
-
-
-async def _proposed(conn: Connection, event: CloudEvent, payload: AgreementProposed) -> None:
-    if payload.amendment:  # terms under signature, not in force
-        await _advance_agreement(conn, event)
-    else:
-        await _write_terms(conn, event, payload.terms, S.PROPOSED, payload.revision)
-
-
-async def _signed(conn: Connection, event: CloudEvent, payload: AgreementSigned) -> None:
-    if payload.remaining:
-        await _advance_agreement(conn, event)
-    else:  # every party signed: a proposal is signed; an amendment's `amended` follows
-        await _advance_agreement(conn, event, S.SIGNED, of_revision=payload.revision)
-
-
-async def _declined(conn: Connection, event: CloudEvent, payload: AgreementDeclined) -> None:
-    await _advance_agreement(conn, event, None if payload.amendment else S.DRAFT)
-
-
-async def _activated(conn: Connection, event: CloudEvent, payload: AgreementActivated) -> None:
-    await _write_terms(conn, event, payload.terms, S.ACTIVE, payload.revision)
-
-
-async def _amended(conn: Connection, event: CloudEvent, payload: AgreementAmended) -> None:
-    await _write_terms(conn, event, payload.terms, payload.status, payload.revision)
-
-
-async def _expired(conn: Connection, event: CloudEvent, payload: AgreementExpired) -> None:
-    await _advance_agreement(conn, event, S.EXPIRED)
-
-
-async def _terminated(conn: Connection, event: CloudEvent, payload: AgreementTerminated) -> None:
-    await _advance_agreement(conn, event, S.TERMINATED)
-
-
-AGREEMENTS: Final = (
-    Subscription(group=AGREEMENTS_GROUP, topics=[topics.AGREEMENTS])
-    .handle(AgreementDrafted, _drafted)
-    .handle(AgreementDraftUpdated, _draft_updated)
-    .handle(AgreementProposed, _proposed)
-    .handle(AgreementSigned, _signed)
-    .handle(AgreementDeclined, _declined)
-    .handle(AgreementActivated, _activated)
-    .handle(AgreementAmended, _amended)
-    .handle(AgreementExpired, _expired)
-    .handle(AgreementTerminated, _terminated)
-)
+AGREEMENTS: Final = AgreementCopy("agreement_view", _write_terms).subscription(AGREEMENTS_GROUP)
 
 # -- demands -----------------------------------------------------------------------------------
 
