@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from laborcoop.agreements.app import create_app as create_agreements
 from laborcoop.agreements.settings import AgreementsSettings
+from laborcoop.common.deps import state_of
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
 from laborcoop.testing import Stack, Tokens, eventually, running, settings_for
@@ -74,7 +75,7 @@ async def test_a_retired_brand_cannot_be_linked_once_its_event_arrived(
     ).json()
 
     async def copy_status() -> str | None:
-        status: str | None = await agreements_app.state.pool.fetchval(
+        status: str | None = await state_of(agreements_app).pool.fetchval(
             "SELECT status FROM brand_copy WHERE brand_id = $1", brand["id"]
         )
         return status

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.common.unit_of_work import unit_of_work
 from laborcoop.gateway.app import create_app as create_gateway
 from laborcoop.gateway.identity.domain import parse_roles
@@ -61,9 +62,9 @@ async def test_a_token_of_the_gateway_opens_every_service(
         registry = create_registry(registry_settings)
         registry_transport.app = registry
         async with running(registry):
-            uses = gateway.state.service.use_cases
+            uses = state_of(gateway).use_cases
             assert isinstance(uses, GatewayUses)
-            async with unit_of_work(gateway.state.pool, gateway_settings) as uow:
+            async with unit_of_work(state_of(gateway).pool, gateway_settings) as uow:
                 made = uses.identity.create(
                     uow, name="湖南省人社厅", province=HUNAN, roles=parse_roles(["province"])
                 )

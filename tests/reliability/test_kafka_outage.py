@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from laborcoop.common.deps import state_of
 from laborcoop.gateway.app import SPEC as GATEWAY
 from laborcoop.gateway.projections import GROUP
 from laborcoop.testing import Tokens, consumed, eventually
@@ -43,15 +44,15 @@ async def test_writes_survive_a_broker_outage_and_arrive_once(
     # from each relay and consumer (the gateway runs one consumer per topic), not thousands.
     clients = len(GATEWAY.subscriptions) + 2  # the consumers and the two services' relays
     assert client_errors.count < 60 * clients, (client_errors.count, clients)
-    backlog = await system.registry.app.state.pool.fetchval("SELECT count(*) FROM outbox")
+    backlog = await state_of(system.registry.app).pool.fetchval("SELECT count(*) FROM outbox")
     assert backlog == WRITES
 
     await kafka_control.start()
     await eventually(lambda: _reached(group, WRITES + 1), timeout=90)
-    gateway_pool = system.gateway.app.state.pool
+    gateway_pool = state_of(system.gateway.app).pool
     assert await gateway_pool.fetchval("SELECT count(*) FROM brand_view") == WRITES + 1
     assert await gateway_pool.fetchval("SELECT count(*) FROM inbox") == WRITES + 1
-    assert await system.registry.app.state.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    assert await state_of(system.registry.app).pool.fetchval("SELECT count(*) FROM outbox") == 0
     assert consumed(group, "applied") == WRITES + 1
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 SH, YN, HN = "310000", "530000", "430000"
@@ -116,11 +117,12 @@ COMMANDS = [
 
 async def _written(app: FastAPI) -> tuple[int, int, int]:
     """What a command would write: agreement versions, history and outbox rows."""
-    row = await app.state.pool.fetchrow(
+    row = await state_of(app).pool.fetchrow(
         """SELECT (SELECT coalesce(sum(version), 0) FROM agreements) AS versions,
                   (SELECT count(*) FROM event_history) AS history,
                   (SELECT count(*) FROM outbox) AS outbox"""
     )
+    assert row is not None
     return row["versions"], row["history"], row["outbox"]
 
 

@@ -20,7 +20,7 @@ async def _counts(pool: Pool) -> tuple[int, ...]:
 async def test_seed_after_a_demo_agreement_was_terminated_leaves_it_terminated(
     agreements_app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    pool, use = agreements_app.state.pool, state_of(agreements_app).use_cases
+    pool, use = state_of(agreements_app).pool, state_of(agreements_app).use_cases
     assert isinstance(use, Agreements)
     assert await seed(pool, use) == 4
     agreement_id = await pool.fetchval(

@@ -13,12 +13,20 @@ from laborcoop.agreements.service import Agreements
 from laborcoop.agreements.settings import AgreementsSettings
 from laborcoop.common.clock import ManualClock
 from laborcoop.common.deps import state_of
+from laborcoop.common.periodic import Periodic
 from laborcoop.contracts import decode, topics
 from laborcoop.contracts.agreements import AgreementActivated, AgreementExpired
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.testing import FreshApps, Tokens, eventually, read_topic
 
 SH, YN = "310000", "530000"
+
+
+def scheduler(app: FastAPI) -> Periodic:
+    """The agreements service's scheduler (its one periodic worker)."""
+    worker = state_of(app).workers.others[0]
+    assert isinstance(worker, Periodic)
+    return worker
 
 
 @pytest.fixture
@@ -64,19 +72,19 @@ async def test_scheduler_activates_and_expires_without_any_call(
         client, tokens, effective_from="2025-03-02", effective_to="2025-03-04"
     )
     assert agreement["status"] == "signed"
-    pool = app.state.pool
+    pool = state_of(app).pool
 
     async def status_is(expected: str) -> bool:
         found = await pool.fetchval("SELECT status FROM agreements WHERE id = $1", agreement["id"])
         return bool(found == expected)
 
     clock.advance(hours=12)  # 2025-03-01 22:00 in Beijing: still the day before the start
-    assert await app.state.workers.others[0].run_once() == 0
+    assert await scheduler(app).run_once() == 0
     assert await status_is("signed")
     clock.advance(hours=2)  # 2025-03-02 00:00 in Beijing
     await eventually(lambda: status_is("active"))
     clock.advance(days=2)  # 2025-03-04: the last day in force
-    assert await app.state.workers.others[0].run_once() == 0
+    assert await scheduler(app).run_once() == 0
     clock.advance(days=1)
     await eventually(lambda: status_is("expired"))
 
@@ -97,10 +105,12 @@ async def test_every_change_is_one_event_in_order_with_the_right_provinces(
     )
     clock.advance(days=1)
     await eventually(lambda: _outbox_empty(app))
-    topic = app.state.settings.topic(topics.AGREEMENTS)
+    topic = state_of(app).settings.topic(topics.AGREEMENTS)
 
     async def expired_published() -> list[CloudEvent] | None:
-        records = await read_topic(app.state.settings.kafka_bootstrap, topic, expect=6, timeout=5)
+        records = await read_topic(
+            state_of(app).settings.kafka_bootstrap, topic, expect=6, timeout=5
+        )
         events = [CloudEvent.from_json_bytes(r.value) for r in records if r.value]
         return events if any(isinstance(decode(e), AgreementExpired) for e in events) else None
 
@@ -125,8 +135,8 @@ async def test_seed_adds_the_four_conference_agreements_once(
 ) -> None:
     use = state_of(agreements_app).use_cases
     assert isinstance(use, Agreements)
-    assert await seed(agreements_app.state.pool, use) == 4
-    assert await seed(agreements_app.state.pool, use) == 0
+    assert await seed(state_of(agreements_app).pool, use) == 4
+    assert await seed(state_of(agreements_app).pool, use) == 0
     page = (await client.get("/v1/agreements?status=active", headers=tokens.observer())).json()
     titles = {a["terms"]["title"]: a for a in page["items"]}
     assert set(titles) == {d.title for d in DEMO_AGREEMENTS}
@@ -136,5 +146,5 @@ async def test_seed_adds_the_four_conference_agreements_once(
 
 
 async def _outbox_empty(app: FastAPI) -> bool:
-    backlog: int = await app.state.pool.fetchval("SELECT count(*) FROM outbox")
+    backlog: int = await state_of(app).pool.fetchval("SELECT count(*) FROM outbox")
     return backlog == 0

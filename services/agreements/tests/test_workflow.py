@@ -7,10 +7,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
+from laborcoop.common.periodic import Periodic
 from laborcoop.testing import Tokens, assert_routes_document_problems
 
 SH, YN, HN = "310000", "530000", "430000"
 YELLOW_RIVER = ["370000", "620000", "640000", "410000", "610000"]
+
+
+def scheduler(app: FastAPI) -> Periodic:
+    """The agreements service's scheduler (its one periodic worker)."""
+    worker = state_of(app).workers.others[0]
+    assert isinstance(worker, Periodic)
+    return worker
 
 
 def body(*members: str, kind: str = "bilateral", **extra: Any) -> dict[str, Any]:
@@ -48,7 +57,7 @@ async def post(
 
 
 async def events_of(app: FastAPI, agreement_id: str) -> list[str]:
-    rows = await app.state.pool.fetch(
+    rows = await state_of(app).pool.fetch(
         "SELECT type FROM event_history WHERE subject = $1 ORDER BY version", agreement_id
     )
     return [r["type"].split(".")[-2] for r in rows]
@@ -280,7 +289,7 @@ async def test_bad_terms_are_422_naming_the_field(
     )
     assert answer.status_code == 422, answer.text
     assert field in [e["field"] for e in answer.json()["errors"]]
-    assert await agreements_app.state.pool.fetchval("SELECT count(*) FROM agreements") == 0
+    assert await state_of(agreements_app).pool.fetchval("SELECT count(*) FROM agreements") == 0
 
 
 async def test_only_provinces_draft_and_only_as_a_party(
@@ -387,7 +396,7 @@ async def test_active_on_includes_agreements_that_have_ended_since(
 ) -> None:
     agreement = await active_bilateral(client, tokens, effective_to="2025-03-10")
     clock.advance(days=20)
-    assert await agreements_app.state.workers.others[0].run_once() == 1
+    assert await scheduler(agreements_app).run_once() == 1
     ended = (
         await client.get(f"/v1/agreements/{agreement['id']}", headers=tokens.observer())
     ).json()

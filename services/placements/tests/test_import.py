@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from laborcoop.common.clock import ManualClock
+from laborcoop.common.deps import state_of
 from laborcoop.common.principal import Principal, Role
 from laborcoop.contracts import decode, topics
 from laborcoop.contracts.envelope import CloudEvent
@@ -124,7 +125,7 @@ async def test_good_lines_are_stored_with_one_event_each_and_bad_lines_named(
     codes = {r["line"]: r["code"] for r in report["rejections"]}
     assert (codes[5], codes[9], codes[12]) == ("json_invalid", "duplicate_key", "too_long")
 
-    pool = app.state.pool
+    pool = state_of(app).pool
     stored = await pool.fetch("SELECT id, sealed_with FROM workers ORDER BY id")
     assert [r["sealed_with"] for r in stored] == ["k1"] * 3
     ids = {str(r["id"]) for r in stored}
@@ -137,8 +138,8 @@ async def test_good_lines_are_stored_with_one_event_each_and_bad_lines_named(
         return backlog == 0
 
     await eventually(relayed)
-    topic = app.state.settings.topic(topics.WORKERS)
-    records = await read_topic(app.state.settings.kafka_bootstrap, topic, expect=3, timeout=10)
+    topic = state_of(app).settings.topic(topics.WORKERS)
+    records = await read_topic(state_of(app).settings.kafka_bootstrap, topic, expect=3, timeout=10)
     events = [CloudEvent.from_json_bytes(r.value) for r in records if r.value is not None]
     assert sorted(e.subject for e in events) == sorted(ids)
     assert all(isinstance(decode(e), WorkerRegistered) and e.provinces == HUNAN for e in events)
@@ -190,8 +191,8 @@ async def test_a_body_over_the_line_limit_is_a_413_after_the_lines_before_it(
     problem = answer.json()
     assert "more than 5 lines" in problem["detail"]
     assert problem["report"]["lines"] == problem["report"]["accepted"] == 5
-    assert await app.state.pool.fetchval("SELECT count(*) FROM workers") == 5
-    assert await app.state.pool.fetchval("SELECT count(*) FROM event_history") == 5
+    assert await state_of(app).pool.fetchval("SELECT count(*) FROM workers") == 5
+    assert await state_of(app).pool.fetchval("SELECT count(*) FROM event_history") == 5
 
 
 async def test_a_streamed_body_is_not_held_to_the_body_limit(
@@ -247,7 +248,7 @@ async def test_the_route_takes_ndjson_from_a_province_only(
         "rejected": 0,
         "rejections": [],
     }
-    assert await app.state.pool.fetchval("SELECT count(*) FROM workers") == 0
+    assert await state_of(app).pool.fetchval("SELECT count(*) FROM workers") == 0
 
 
 def _split(body: bytes, size: int) -> Iterator[bytes]:
@@ -336,5 +337,5 @@ async def test_two_imports_of_the_same_people_at_once_store_each_once(
     assert [a.status_code for a in answers] == [200, 200], reports
     assert sum(r["accepted"] for r in reports) == 30
     assert sum(r["duplicates"] for r in reports) == 30
-    pool = app.state.pool
+    pool = state_of(app).pool
     assert await row_counts(pool, "workers", "event_history") == (30, 30)

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from laborcoop.common.clock import ManualClock
 from laborcoop.common.db import Pool, create_pool
+from laborcoop.common.deps import state_of
 from laborcoop.contracts import topics
 from laborcoop.contracts.agreements import (
     AgreementActivated,
@@ -417,7 +418,9 @@ async def live(
     await producer.start()
     try:
         async with running(app) as client:
-            yield Live(client, app.state.pool, tokens, producer, settings.topic(topics.AGREEMENTS))
+            yield Live(
+                client, state_of(app).pool, tokens, producer, settings.topic(topics.AGREEMENTS)
+            )
     finally:
         await producer.stop()
 

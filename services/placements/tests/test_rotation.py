@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from laborcoop.common.clock import ManualClock
+from laborcoop.common.db import Pool
+from laborcoop.common.deps import state_of
 from laborcoop.placements.app import create_app
 from laborcoop.placements.cli import ROTATE_KEYS
 from laborcoop.placements.protection import KEY_BYTES, KeyProblem, Keyring
@@ -26,6 +28,13 @@ from services.placements.tests.test_import import NDJSON, ndjson, person
 
 HUNAN = "430000"
 WORKERS_BEFORE = 40
+
+
+async def _versions(pool: Pool) -> dict[str, int]:
+    """Each worker's version, by id."""
+    return {
+        r["id"]: r["version"] for r in await pool.fetch("SELECT id::text, version FROM workers")
+    }
 
 
 def _restarted(stack: Stack, settings: PlacementsSettings, ring: Keyring) -> PlacementsSettings:
@@ -81,8 +90,8 @@ async def test_rotation_while_reads_go_on(
     restarted = _restarted(stack, settings, both)
     hunan = tokens.province(HUNAN)
     async with fresh_apps.running(create_app, restarted, clock=clock) as (app, client):
-        pool = app.state.pool
-        versions = dict(await pool.fetch("SELECT id::text, version FROM workers"))
+        pool = state_of(app).pool
+        versions = await _versions(pool)
         # New registrations are sealed under k2 at once.
         fresh = person(900)
         created = await client.post("/v1/workers", json=fresh, headers=hunan)
@@ -109,7 +118,7 @@ async def test_rotation_while_reads_go_on(
         k2_only = Keyring(keys={"k2": both.keys["k2"]}, current="k2", index_key=ring.index_key)
         opened = {str(r["id"]): open_person(k2_only, WORKERS.load(r)) for r in rows}
         assert {i: p.resident_id for i, p in opened.items() if i in registered} == registered
-        assert dict(await pool.fetch("SELECT id::text, version FROM workers")) == {
+        assert await _versions(pool) == {
             **versions,
             created.json()["id"]: 1,
         }
@@ -174,7 +183,7 @@ async def test_a_row_held_by_a_command_is_resealed_once_released(
         index_key=ring.index_key,
     )
     async with fresh_apps.running(create_app, _restarted(stack, settings, both)) as (app, _):
-        pool = app.state.pool
+        pool = state_of(app).pool
         held = UUID(next(iter(registered)))
         async with pool.acquire() as conn:
             transaction = conn.transaction()
@@ -183,7 +192,10 @@ async def test_a_row_held_by_a_command_is_resealed_once_released(
             rotating = asyncio.create_task(rotate(pool, both, batch=10))
             await asyncio.sleep(0.5)
             assert not rotating.done()  # everything else re-sealed, that row waited for
-            under = dict(await pool.fetch("SELECT sealed_with, count(*) FROM workers GROUP BY 1"))
+            under = {
+                r[0]: r[1]
+                for r in await pool.fetch("SELECT sealed_with, count(*) FROM workers GROUP BY 1")
+            }
             assert under == {"k1": 1, "k2": WORKERS_BEFORE - 1}
             await transaction.rollback()
         rotation = await rotating

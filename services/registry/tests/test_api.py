@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 HUNAN, HUBEI, HEBEI = "430000", "420000", "130000"
@@ -25,7 +26,7 @@ async def register(client: httpx.AsyncClient, tokens: Tokens, **body: Any) -> di
 
 
 async def count(app: FastAPI, table: str) -> int:
-    value: int = await app.state.pool.fetchval(f"SELECT count(*) FROM {table}")
+    value: int = await state_of(app).pool.fetchval(f"SELECT count(*) FROM {table}")
     return value
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 HUNAN, GUANGDONG = "430000", "440000"
@@ -21,7 +22,7 @@ def brand_body(province: str = HUNAN) -> dict[str, Any]:
 
 
 async def count(app: FastAPI, table: str) -> int:
-    value: int = await app.state.pool.fetchval(f"SELECT count(*) FROM {table}")
+    value: int = await state_of(app).pool.fetchval(f"SELECT count(*) FROM {table}")
     return value
 
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.contracts import decode, topics
 from laborcoop.contracts.brands import (
     BrandIndicatorsReported,
@@ -63,12 +64,12 @@ async def test_every_change_is_one_event_in_order(
     assert other.status_code == 201
 
     async def relayed() -> bool:
-        backlog: int = await app.state.pool.fetchval("SELECT count(*) FROM outbox")
+        backlog: int = await state_of(app).pool.fetchval("SELECT count(*) FROM outbox")
         return backlog == 0
 
     await eventually(relayed)
-    topic = app.state.settings.topic(topics.BRANDS)
-    records = await read_topic(app.state.settings.kafka_bootstrap, topic, expect=8)
+    topic = state_of(app).settings.topic(topics.BRANDS)
+    records = await read_topic(state_of(app).settings.kafka_bootstrap, topic, expect=8)
     events = [CloudEvent.from_json_bytes(r.value) for r in records if r.value is not None]
     mine = [e for e in events if e.subject == brand["id"]]
     assert [type(decode(e)) for e in mine] == [

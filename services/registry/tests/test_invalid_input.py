@@ -6,13 +6,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 VALID = {"name": "南康木工", "province": "360000", "category": "skilled_trades"}
 
 
 async def nothing_written(app: FastAPI) -> bool:
-    pool = app.state.pool
+    pool = state_of(app).pool
     brands = await pool.fetchval("SELECT count(*) FROM brands")
     events = await pool.fetchval("SELECT count(*) FROM outbox")
     return bool(brands == 0 and events == 0)

@@ -3,6 +3,7 @@
 import httpx
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 
@@ -26,7 +27,7 @@ async def test_health_readiness_and_metrics(
 async def test_readiness_fails_while_migrations_are_pending(
     client: httpx.AsyncClient, registry_app: FastAPI
 ) -> None:
-    await registry_app.state.pool.execute(
+    await state_of(registry_app).pool.execute(
         "DELETE FROM schema_migrations WHERE name = 'laborcoop.registry.migrations:0001_brands.sql'"
     )
     answer = await client.get("/readyz")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common.deps import state_of
 from laborcoop.testing import Tokens
 
 HUNAN, HUBEI = "430000", "420000"
@@ -60,12 +61,13 @@ async def _prepared(client: httpx.AsyncClient, tokens: Tokens, command: Command)
 
 async def _written(app: FastAPI) -> tuple[int, int, int, int]:
     """What a command would write: brand versions, history, outbox and indicator rows."""
-    row = await app.state.pool.fetchrow(
+    row = await state_of(app).pool.fetchrow(
         """SELECT (SELECT coalesce(sum(version), 0) FROM brands) AS versions,
                   (SELECT count(*) FROM event_history) AS history,
                   (SELECT count(*) FROM outbox) AS outbox,
                   (SELECT count(*) FROM brand_indicators) AS reports"""
     )
+    assert row is not None
     return row["versions"], row["history"], row["outbox"], row["reports"]
 
 

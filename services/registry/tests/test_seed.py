@@ -5,6 +5,7 @@ import httpx
 from fastapi import FastAPI
 
 from laborcoop.common.db import Pool
+from laborcoop.common.deps import state_of
 from laborcoop.registry.seed import DEMO_BRANDS, seed
 from laborcoop.registry.service import Registry
 from laborcoop.testing import Tokens, row_counts
@@ -13,8 +14,8 @@ HUNAN = "430000"
 
 
 async def test_seed_loads_the_conference_brands_once(registry_app: FastAPI, client: object) -> None:
-    pool = registry_app.state.pool
-    registry = Registry(registry_app.state.settings)
+    pool = state_of(registry_app).pool
+    registry = Registry(state_of(registry_app).settings)
     assert await seed(pool, registry) == (14, 7)
     assert await seed(pool, registry) == (0, 0)
     assert await pool.fetchval("SELECT count(*) FROM brands") == len(DEMO_BRANDS) == 14
@@ -23,6 +24,7 @@ async def test_seed_loads_the_conference_brands_once(registry_app: FastAPI, clie
         """SELECT i.figures FROM brand_indicators i JOIN brands b ON b.id = i.brand_id
            WHERE b.name = '河北福嫂' AND i.period = '2024'"""
     )
+    assert hebei is not None
     assert hebei["figures"] == {"people_trained": 40000, "labour_income_yuan": 975000000}
     no_figures = await pool.fetchval(
         """SELECT count(*) FROM brands b WHERE NOT EXISTS
@@ -42,7 +44,7 @@ async def _brand_id(pool: Pool, name: str) -> str:
 async def test_seed_leaves_a_corrected_report_alone(
     registry_app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    pool, registry = registry_app.state.pool, Registry(registry_app.state.settings)
+    pool, registry = state_of(registry_app).pool, Registry(state_of(registry_app).settings)
     await seed(pool, registry)
     brand_id = await _brand_id(pool, "安化黑茶茶艺师")
     corrected = {"practitioners": 15_800, "labour_income_yuan": 1_700_000_000}
@@ -66,7 +68,7 @@ async def test_seed_leaves_a_corrected_report_alone(
 async def test_seed_after_a_demo_brand_with_figures_was_retired_changes_nothing(
     registry_app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    pool, registry = registry_app.state.pool, Registry(registry_app.state.settings)
+    pool, registry = state_of(registry_app).pool, Registry(state_of(registry_app).settings)
     await seed(pool, registry)
     brand_id = await _brand_id(pool, "蕲春艾灸师")
     answer = await client.post(

@@ -70,14 +70,6 @@ async def _keys(spec: ServiceSpec[S, U], settings: S, given: KeySet | None) -> K
     return keys
 
 
-def _publish_by_name(app: FastAPI, state: ServiceState[S, U]) -> None:
-    """``settings``, ``pool`` and ``workers`` also under their names, for tests that read them
-    (``app.state.pool``); the code itself reads the typed state (``deps.state_of``)."""
-    app.state.settings = state.settings
-    app.state.pool = state.pool
-    app.state.workers = state.workers
-
-
 def _lifespan(
     spec: ServiceSpec[S, U], settings: S, seams: _Seams
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -92,7 +84,6 @@ def _lifespan(
             workers = build_workers(spec, context, use)
             state = ServiceState(settings, context.pool, context.clock, keys, use, workers)
             app.state.service = state
-            _publish_by_name(app, state)
             if settings.run_workers:
                 workers.start()
             try:
