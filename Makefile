@@ -8,6 +8,9 @@ SHELL := bash
 UV := python3 -m uv
 # After `bootstrap` the environment is in sync, so the devstack runs without a second sync.
 DEVSTACK := $(UV) run --frozen --no-sync --quiet laborcoop-devstack
+# The Node project that validates docs/events/asyncapi.json with the AsyncAPI parser; `bootstrap`
+# installs it from its lock when node_modules is missing or the lock changed.
+ASYNCAPI_CHECK := tools/asyncapi-check
 
 # `make run` and `make test` use separate ports and data directories, so tests never touch
 # the data of a running local system. Override any of them from the environment. Kafka's ports
@@ -27,17 +30,20 @@ RUN_ENV := LABORCOOP_STACK_DIR=$(RUN_STACK_DIR) LABORCOOP_PG_PORT=$(RUN_PG_PORT)
 TEST_ENV := LABORCOOP_STACK_DIR=$(TEST_STACK_DIR) LABORCOOP_PG_PORT=$(TEST_PG_PORT) \
 	LABORCOOP_KAFKA_PORT=$(TEST_KAFKA_PORT) LABORCOOP_KAFKA_CONTROLLER_PORT=$(TEST_KAFKA_CONTROLLER_PORT)
 
-.PHONY: schemas settings-doc docs token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean deploy-check
+.PHONY: schemas settings-doc openapi docs token help bootstrap up down status run seed stop test test-up lint typecheck fmt bench clean deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-bootstrap: ## install uv (from PyPI) and the locked environment
+bootstrap: ## install uv (from PyPI), the locked environment and the AsyncAPI parser (npm)
 	@python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1' \
 		|| python3 -m pip install --quiet --disable-pip-version-check --user \
 			--break-system-packages 'uv>=0.5,<1'
 	@$(UV) sync --frozen --quiet
+	@cd $(ASYNCAPI_CHECK) && { cmp -s package-lock.json node_modules/.installed-lock \
+		|| { npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+			&& cp package-lock.json node_modules/.installed-lock; }; }
 
 up: bootstrap ## start PostgreSQL and Kafka for `make run`
 	@$(RUN_ENV) $(DEVSTACK) stack up
@@ -64,7 +70,7 @@ lint: bootstrap ## ruff lint and format check
 	@$(UV) run --frozen ruff format --check .
 
 typecheck: bootstrap ## mypy --strict
-	@$(UV) run --frozen mypy libs services tools tests bench
+	@$(UV) run --frozen mypy libs services tools tests bench examples
 
 fmt: bootstrap
 	@$(UV) run --frozen ruff check --fix .
@@ -99,4 +105,7 @@ schemas: bootstrap ## regenerate docs/events/ (JSON Schemas + AsyncAPI) from lib
 settings-doc: bootstrap ## regenerate the settings tables of docs/operations.md from the settings classes
 	@$(UV) run --frozen python -m laborcoop.common.settings_doc docs/operations.md
 
-docs: schemas settings-doc ## regenerate everything generated under docs/
+openapi: bootstrap ## regenerate the gateway's forwarded.json (its one public OpenAPI document)
+	@$(UV) run --frozen python -m laborcoop.devstack.public_openapi
+
+docs: schemas settings-doc openapi ## regenerate everything generated (docs/, the public OpenAPI)

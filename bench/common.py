@@ -4,14 +4,18 @@ import asyncio
 import json
 import os
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import quantiles
+from uuid import uuid4
 
 import httpx
 
+from laborcoop.gateway.identity.keys import SigningKeys, new_key_entry
 from laborcoop.testing import Stack
 from laborcoop.testing.databases import Databases
 
@@ -187,3 +191,64 @@ async def load(
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     into.seconds += time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class RegistryBehindGateway:
+    """A registry and a gateway forwarding to it, each its own ``serve`` process with its
+    background work on, on scratch databases and a topic prefix of their own."""
+
+    token: str
+    """A 湖南 (430000) province token the gateway signed and the registry verifies."""
+    prefix: str
+    registry_port: int
+    gateway_port: int
+    gateway_dsn: str
+
+
+@asynccontextmanager
+async def registry_behind_gateway(stack: Stack) -> AsyncIterator[RegistryBehindGateway]:
+    """The gateway signs tokens with a key of its own (``LABORCOOP_TOKEN_SIGNING_KEYS``), the
+    registry verifies them with its public half (a JWKS file). The one client sending every
+    request has a rate limit so high it is checked on each request and never hit."""
+    entry = new_key_entry("bench-1")
+    keys = SigningKeys.parse(entry, None, issuer="laborcoop", audience="laborcoop")
+    token = keys.signer.sign("bench", province="430000", roles=["province"], ttl_s=3600)
+    prefix = f"bench{uuid4().hex[:8]}."
+    with tempfile.TemporaryDirectory() as folder:
+        jwks = Path(folder) / "jwks.json"
+        jwks.write_text(json.dumps(keys.jwks()))
+        common = {
+            "LABORCOOP_ENVIRONMENT": "test",
+            "LABORCOOP_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+            "LABORCOOP_TOPIC_PREFIX": prefix,
+            "LABORCOOP_RUN_WORKERS": "true",
+            "LABORCOOP_LOG_LEVEL": "WARNING",
+        }
+        async with (
+            scratch_database(stack, "laborcoop.registry.migrations") as registry_dsn,
+            scratch_database(stack, "laborcoop.gateway.migrations") as gateway_dsn,
+        ):
+            registry_port, gateway_port = free_port(), free_port()
+            registry_env = {
+                **common,
+                "LABORCOOP_REGISTRY_DATABASE_URL": registry_dsn,
+                "LABORCOOP_JWKS_FILE": str(jwks),
+            }
+            gateway_env = {
+                **common,
+                "LABORCOOP_GATEWAY_DATABASE_URL": gateway_dsn,
+                "LABORCOOP_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
+                "LABORCOOP_TOKEN_SIGNING_KEYS": entry,
+                "LABORCOOP_CLIENT_RATE_PER_S": "1000000",
+                "LABORCOOP_CLIENT_RATE_BURST": "1000000",
+            }
+            async with (
+                served(_serve("registry", registry_port), registry_env, registry_port),
+                served(_serve("gateway", gateway_port), gateway_env, gateway_port),
+            ):
+                yield RegistryBehindGateway(token, prefix, registry_port, gateway_port, gateway_dsn)
+
+
+def _serve(service: str, port: int) -> list[str]:
+    return [f"laborcoop-{service}", "serve", "--port", str(port)]

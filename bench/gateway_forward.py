@@ -6,7 +6,9 @@ scratch databases and a topic prefix of their own, **with their background work 
 registry's outbox relay publishes every brand, and the gateway's projection consumer
 (``gateway.projections``) builds ``brand_view`` from them — as on ``make run``. The gateway
 verifies tokens with its own signing keys (``LABORCOOP_TOKEN_SIGNING_KEYS``), the registry with
-their public halves (a JWKS file).
+their public halves (a JWKS file). The gateway's admission (its per-client rate limit and the
+disabled clients) checks every request; the rate is set so high that the one client is never
+held back: what is measured is the check's cost.
 
 This process drives both with the same lean HTTP/1.1 client (asyncio streams, ``CONCURRENCY``
 kept-alive connections) and the same distinct registrations, ``REQUESTS`` each way, in rounds
@@ -17,19 +19,14 @@ to hold every brand after the last answer.
 """
 
 import asyncio
-import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from uuid import uuid4
 
 import asyncpg
 
-from bench.common import Latencies, free_port, load, post_request, scratch_database, served
-from laborcoop.gateway.identity.keys import SigningKeys, new_key_entry
+from bench.common import Latencies, load, post_request, registry_behind_gateway
 from laborcoop.testing import Stack
 
 REQUESTS = int(os.environ.get("BENCH_FORWARD_REQUESTS", "2000"))
@@ -46,10 +43,6 @@ def _registrations(port: int, token: str, prefix: str, count: int) -> Iterator[b
     for n in range(count):
         body = {"name": f"{prefix}品牌{n:06d}", "province": HUNAN, "category": "skilled_trades"}
         yield post_request(port, "/v1/brands", headers, body)
-
-
-def _serve(service: str, port: int) -> list[str]:
-    return [f"laborcoop-{service}", "serve", "--port", str(port)]
 
 
 async def _projected(gateway_dsn: str, expected: int) -> float:
@@ -86,55 +79,23 @@ def _report(direct: Latencies, forwarded: Latencies, lag_s: float, loads: list[s
 
 
 async def run(stack: Stack) -> bool:
-    entry = new_key_entry("bench-1")
-    keys = SigningKeys.parse(entry, None, issuer="laborcoop", audience="laborcoop")
-    token = keys.signer.sign("bench", province=HUNAN, roles=["province"], ttl_s=3600)
-    prefix = f"bench{uuid4().hex[:8]}."
     loads = [_load_average()]
-    with tempfile.TemporaryDirectory() as folder:
-        jwks = Path(folder) / "jwks.json"
-        jwks.write_text(json.dumps(keys.jwks()))
-        common = {
-            "LABORCOOP_ENVIRONMENT": "test",
-            "LABORCOOP_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-            "LABORCOOP_TOPIC_PREFIX": prefix,
-            "LABORCOOP_RUN_WORKERS": "true",
-            "LABORCOOP_LOG_LEVEL": "WARNING",
-        }
-        async with (
-            scratch_database(stack, "laborcoop.registry.migrations") as registry_dsn,
-            scratch_database(stack, "laborcoop.gateway.migrations") as gateway_dsn,
-        ):
-            registry_port, gateway_port = free_port(), free_port()
-            registry_env = {
-                **common,
-                "LABORCOOP_REGISTRY_DATABASE_URL": registry_dsn,
-                "LABORCOOP_JWKS_FILE": str(jwks),
-            }
-            gateway_env = {
-                **common,
-                "LABORCOOP_GATEWAY_DATABASE_URL": gateway_dsn,
-                "LABORCOOP_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
-                "LABORCOOP_TOKEN_SIGNING_KEYS": entry,
-            }
-            async with (
-                served(_serve("registry", registry_port), registry_env, registry_port),
-                served(_serve("gateway", gateway_port), gateway_env, gateway_port),
-            ):
-                direct = Latencies("straight to the registry")
-                forwarded = Latencies("through the gateway")
-                targets = [(direct, registry_port), (forwarded, gateway_port)]
-                for _, port in targets:
-                    warm = Latencies("warm-up")
-                    requests = _registrations(port, token, f"warm{port}", WARMUP)
-                    await load(port, requests, CONCURRENCY, expect=201, into=warm)
-                share = REQUESTS // ROUNDS
-                for round_ in range(ROUNDS):
-                    order = targets if round_ % 4 in {0, 3} else targets[::-1]
-                    for into, port in order:
-                        requests = _registrations(port, token, f"r{round_}p{port}", share)
-                        await load(port, requests, CONCURRENCY, expect=201, into=into)
-                lag = await _projected(gateway_dsn, 2 * (WARMUP + share * ROUNDS))
+    async with registry_behind_gateway(stack) as pair:
+        token, registry_port, gateway_port = pair.token, pair.registry_port, pair.gateway_port
+        direct = Latencies("straight to the registry")
+        forwarded = Latencies("through the gateway")
+        targets = [(direct, registry_port), (forwarded, gateway_port)]
+        for _, port in targets:
+            warm = Latencies("warm-up")
+            requests = _registrations(port, token, f"warm{port}", WARMUP)
+            await load(port, requests, CONCURRENCY, expect=201, into=warm)
+        share = REQUESTS // ROUNDS
+        for round_ in range(ROUNDS):
+            order = targets if round_ % 4 in {0, 3} else targets[::-1]
+            for into, port in order:
+                requests = _registrations(port, token, f"r{round_}p{port}", share)
+                await load(port, requests, CONCURRENCY, expect=201, into=into)
+        lag = await _projected(pair.gateway_dsn, 2 * (WARMUP + share * ROUNDS))
     loads.append(_load_average())
     return _report(direct, forwarded, lag, loads)
 

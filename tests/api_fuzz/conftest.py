@@ -128,6 +128,13 @@ async def fuzzed(stack: Stack, databases: Databases, tokens: Tokens) -> AsyncIte
                 registry_url=urls["registry"],
                 agreements_url=urls["agreements"],
                 placements_url=urls["pl"],
+                # The fuzzer is one client sending as fast as it can: the limit is tested on
+                # its own (services/gateway/tests/test_rate_limit.py), not here.
+                client_rate_per_s=1_000_000.0,
+                client_rate_burst=1_000_000,
+                # A stream ends after this: the fuzzer reads each answer whole.
+                stream_max_lifetime_s=0.2,
+                stream_heartbeat_s=0.1,
             ),
             keys=keys,
         ),

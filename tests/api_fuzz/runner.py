@@ -96,6 +96,8 @@ class Report:
     errors: list[str] = field(default_factory=list)
     running_time: float = 0.0
     phases: Counter[str] = field(default_factory=Counter)
+    operations: set[str] = field(default_factory=set)
+    """The operations a scenario called (``METHOD /path``)."""
 
     def failures(self, exceptions: tuple[Allowed, ...] = ()) -> list[Finding]:
         """Findings other than the documented exceptions."""
@@ -107,10 +109,17 @@ class Report:
         return "\n\n".join([*unique, *self.errors])
 
 
-def config(headers: dict[str, str], *, max_examples: int = MAX_EXAMPLES) -> schemathesis.Config:
-    """All phases, all checks (the default), deterministic data, every failure reported."""
+def config(
+    headers: dict[str, str],
+    *,
+    max_examples: int = MAX_EXAMPLES,
+    operations: list[dict[str, Any]] | None = None,
+) -> schemathesis.Config:
+    """All phases, all checks (the default), deterministic data, every failure reported;
+    ``operations`` are schemathesis's per-operation overrides (a filter and what it changes)."""
     return schemathesis.Config.from_dict(
         {
+            "operations": operations or [],
             "seed": SEED,
             "headers": headers,
             "workers": 1,
@@ -155,6 +164,8 @@ def _record(report: Report, event: st_events.ScenarioFinished) -> None:
     report.scenarios += 1
     report.requests += len(recorder.interactions)
     report.phases[event.phase.value] += len(recorder.interactions)
+    if recorder.interactions:
+        report.operations.add(recorder.label)
     for case_id, checks in recorder.checks.items():
         for check in checks:
             if check.status != Status.FAILURE or check.failure_info is None:

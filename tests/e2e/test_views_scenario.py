@@ -3,27 +3,38 @@ consumers: 湖南 registers a brand and reports its figures; 湖南 and 广东 d
 an agreement linking it; 广东 posts a demand; 湖南 registers a worker of the brand and records
 its consent; matching finds the worker; 广东 proposes, 湖南 accepts, the worker starts, stays three
 months and returns home to start a business. Each province's overview, the corridors, the brand's
-impact, the national overview and the lists then show every step, and add up."""
+impact, the national overview and the lists then show every step, and add up.
+
+Every call bears a token the gateway issued at ``POST /v1/oauth/token`` to a client registered
+as an operator registers it, as in production: no test token."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from laborcoop.agreements.app import create_app as create_agreements
 from laborcoop.agreements.settings import AgreementsSettings
+from laborcoop.common.auth import KeySet
 from laborcoop.common.clock import ManualClock
+from laborcoop.common.deps import state_of
+from laborcoop.common.unit_of_work import unit_of_work
 from laborcoop.contracts.identifiers import make_resident_id
 from laborcoop.gateway.app import create_app as create_gateway
+from laborcoop.gateway.identity.domain import parse_roles
+from laborcoop.gateway.identity.keys import new_key_entry
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.uses import GatewayUses
 from laborcoop.placements.app import create_app as create_placements
 from laborcoop.placements.protection import Keyring
 from laborcoop.placements.settings import PlacementsSettings
 from laborcoop.registry.app import create_app as create_registry
 from laborcoop.registry.settings import RegistrySettings
-from laborcoop.testing import FreshApps, Tokens, eventually, running
+from laborcoop.testing import FreshApps, eventually, running
 from laborcoop.testing.leaks import WATCH
 from services.placements.tests.conftest import key_settings
 
@@ -33,37 +44,87 @@ START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 pytestmark = pytest.mark.timeout(180)
 
 
+CLIENTS = {
+    HUNAN: ("湖南省人社厅就业信息系统", HUNAN, "province"),
+    GUANGDONG: ("广东省人社厅就业信息系统", GUANGDONG, "province"),
+    SHANGHAI: ("上海市人社局就业信息系统", SHANGHAI, "province"),
+    "ministry": ("人力资源社会保障部", None, "ministry"),
+}
+"""The provincial systems and the ministry of the story, as an operator registers them."""
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    clock: ManualClock
+    bearers: dict[str, dict[str, str]]
+    """Who → the ``Authorization`` header of the token the gateway issued to its client."""
+
+
+async def register_clients(issuer: FastAPI, client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    """Each of :data:`CLIENTS` made through the gateway's identity (as ``clients create`` makes
+    it), then its token from ``POST /v1/oauth/token`` (client credentials, HTTP Basic)."""
+    uses = state_of(issuer).use_cases
+    assert isinstance(uses, GatewayUses)
+    bearers: dict[str, dict[str, str]] = {}
+    for who, (name, province, role) in CLIENTS.items():
+        async with unit_of_work(state_of(issuer).pool, state_of(issuer).settings) as uow:
+            made = uses.identity.create(
+                uow, name=name, province=province, roles=parse_roles([role])
+            )
+        answer = await client.post(
+            "/v1/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(str(made.client.id), made.secret),
+        )
+        assert answer.status_code == 200, answer.text
+        bearers[who] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return bearers
+
+
 @pytest.fixture
-async def gateway(
-    fresh_apps: FreshApps, tokens: Tokens
-) -> AsyncIterator[tuple[httpx.AsyncClient, ManualClock]]:
+async def gateway(fresh_apps: FreshApps) -> AsyncIterator[Gateway]:
+    """The four services, each verifying the gateway's tokens by the key set the gateway
+    publishes. The story's clock stands in 2025 (the views count this year's targets by it),
+    and a token must be valid now: the tokens come from another replica of the gateway — same
+    database, same signing keys — on the real clock, as any replica would issue them."""
     clock = ManualClock(START)
     quick = {"scheduler_interval_s": 0.5}
-    registry = fresh_apps.app(
-        create_registry,
+    gateway_settings = await fresh_apps.settings(
+        GatewaySettings,
+        "laborcoop.gateway.migrations",
+        view_lag_interval_s=0.5,
+        token_signing_keys=new_key_entry("2025-01"),
+    )
+    issuer = create_gateway(gateway_settings.model_copy(update={"run_workers": False}))
+    async with running(issuer) as issuing:
+        published = (await issuing.get("/.well-known/jwks.json")).json()
+        bearers = await register_clients(issuer, issuing)
+    keys = KeySet(
+        published, issuer=gateway_settings.jwt_issuer, audience=gateway_settings.jwt_audience
+    )
+    registry = create_registry(
         await fresh_apps.settings(RegistrySettings, "laborcoop.registry.migrations"),
+        keys=keys,
         clock=clock,
     )
-    agreements = fresh_apps.app(
-        create_agreements,
+    agreements = create_agreements(
         await fresh_apps.settings(AgreementsSettings, "laborcoop.agreements.migrations", **quick),
+        keys=keys,
         clock=clock,
     )
-    placements = fresh_apps.app(
-        create_placements,
+    placements = create_placements(
         await fresh_apps.settings(
             PlacementsSettings,
             "laborcoop.placements.migrations",
             **quick,
             **key_settings(Keyring.generate()),
         ),
+        keys=keys,
         clock=clock,
     )
-    gateway = create_gateway(
-        await fresh_apps.settings(
-            GatewaySettings, "laborcoop.gateway.migrations", view_lag_interval_s=0.5
-        ),
-        keys=tokens.keyset(),
+    gateway = create_gateway(  # no `keys=`: it verifies with its own signing keys
+        gateway_settings,
         clock=clock,
         transports={
             "registry": httpx.ASGITransport(app=registry),
@@ -77,18 +138,18 @@ async def gateway(
         running(placements),
         running(gateway) as client,
     ):
-        yield client, clock
+        yield Gateway(client, clock, bearers)
 
 
 class Through:
-    """Calls to the gateway as one province or another."""
+    """Calls to the gateway as one province or another, with the token its client got."""
 
-    def __init__(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
+    def __init__(self, client: httpx.AsyncClient, bearers: dict[str, dict[str, str]]) -> None:
         self.client = client
-        self.tokens = tokens
+        self.bearers = bearers
 
     def as_(self, who: str) -> dict[str, str]:
-        return self.tokens.ministry() if who == "ministry" else self.tokens.province(who)
+        return self.bearers[who]
 
     async def call(
         self, method: str, path: str, who: str, body: Any = None, status: int = 200, **params: Any
@@ -128,10 +189,10 @@ def worker_body(brand_id: str) -> dict[str, Any]:
 
 
 async def test_a_placement_told_through_the_gateway_shows_in_every_view(
-    gateway: tuple[httpx.AsyncClient, ManualClock], tokens: Tokens
+    gateway: Gateway,
 ) -> None:
-    client, clock = gateway
-    g = Through(client, tokens)
+    clock = gateway.clock
+    g = Through(gateway.client, gateway.bearers)
 
     brand = await g.call(
         "POST",

@@ -3,6 +3,7 @@ positions never fill in behind a reader when writers run at once."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -184,3 +185,17 @@ async def test_the_wakeup_returns_when_the_log_grows_and_times_out_otherwise(
         assert await asyncio.wait_for(waiting, 5.0) is True
     finally:
         await wakeup.aclose()
+
+
+async def test_events_logged_before_the_retention_are_pruned_in_batches(conn: Connection) -> None:
+    for n in range(5):
+        await _append(conn, _event(demand(UUID(int=10 + n), HUNAN, "430100"), 10 + n, 1, HUNAN))
+    await conn.execute(
+        "UPDATE event_log SET logged_at = now() - interval '40 days' WHERE position <= "
+        "(SELECT min(position) + 2 FROM event_log)"
+    )
+    kept = [e.event_id for e in await log.read_after(conn, 0, Audience(HUNAN))][3:]
+    assert await log.prune(conn, datetime.now(UTC) - timedelta(days=30), batch=2) == 2
+    assert await log.prune(conn, datetime.now(UTC) - timedelta(days=30), batch=2) == 1
+    assert await log.prune(conn, datetime.now(UTC) - timedelta(days=30), batch=2) == 0
+    assert [e.event_id for e in await log.read_after(conn, 0, Audience(HUNAN))] == kept

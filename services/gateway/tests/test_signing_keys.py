@@ -19,7 +19,7 @@ from laborcoop.common.auth import KeySet
 from laborcoop.common.errors import Unauthorized
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.gateway import cli
-from laborcoop.gateway.app import create_app, own_keys
+from laborcoop.gateway.app import create_app, own_keys, require_webhook_key
 from laborcoop.gateway.identity.keys import new_key_entry
 from laborcoop.gateway.settings import GatewaySettings
 from laborcoop.testing import running
@@ -224,3 +224,17 @@ async def test_signing_key_prints_an_entry_the_settings_accept(
     assert [k["kid"] for k in keys.jwks()["keys"]] == ["2026-07"]
     with pytest.raises(SystemExit, match="a key id is"):
         await cli.SIGNING_KEY.run(GatewaySettings(), parser.parse_args(["--kid", "no spaces"]))
+
+
+def test_production_serves_only_with_a_webhook_secret_key() -> None:
+    """Webhook signing secrets are sealed with the operators' key: no fixed development key in
+    production."""
+    production: dict[str, Any] = {
+        "environment": "production",
+        "database_url": "postgresql://u:p@db/gateway",
+        **signing_settings("2026-01"),
+    }
+    with pytest.raises(RuntimeError, match="production needs LABORCOOP_WEBHOOK_SECRET_KEY"):
+        require_webhook_key(GatewaySettings(**production))
+    key = base64.b64encode(bytes(range(32))).decode()
+    require_webhook_key(GatewaySettings(**production, webhook_secret_key=SecretStr(key)))

@@ -28,7 +28,10 @@ from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event
 from laborcoop.contracts.placements import DemandClosed, DemandFilled, WorkerUpdated
 from laborcoop.gateway.app import SPEC
+from laborcoop.gateway.views.authorization import Kind, Viewer
 from laborcoop.gateway.views.projections import AGREEMENTS, DEMANDS, WORKERS
+from laborcoop.gateway.views.repository import AGREEMENT_COLUMNS
+from laborcoop.gateway.views.schemas import AgreementItem, SignatureOut
 from laborcoop.testing.databases import Databases
 from services.gateway.tests.story import (
     GUANGDONG,
@@ -170,3 +173,58 @@ async def test_demands_and_workers_ignore_what_is_not_newer(conn: Connection) ->
     row = await conn.fetchrow("SELECT availability, version FROM worker_view")
     assert row is not None
     assert tuple(row) == ("placed", 3)  # an update may come first: it carries the whole profile
+
+
+async def _item(conn: Connection, viewer: Viewer) -> AgreementItem:
+    row = await conn.fetchrow(
+        f"SELECT {AGREEMENT_COLUMNS} FROM agreement_view WHERE agreement_id = $1", A
+    )
+    assert row is not None
+    return AgreementItem.of(row, viewer)
+
+
+def _signers(signatures: list[SignatureOut]) -> list[str]:
+    return [s.province for s in signatures]
+
+
+async def test_an_agreement_lists_who_signed_and_its_amendment_as_the_service_does(
+    conn: Connection,
+) -> None:
+    """The fields of the agreements service's record: signatures of the proposal, an amendment
+    under signature with its signatures and who is awaited, shown to the parties only."""
+    hunan, ministry = Viewer(Kind.PROVINCE, HUNAN), Viewer(Kind.MINISTRY)
+    feed = Feed(conn, AGREEMENTS, A)
+    terms = HUNAN_GUANGDONG
+    await feed(AgreementDrafted(agreement_id=A, revision=1, terms=terms))
+    await feed(AgreementProposed(agreement_id=A, revision=1, terms=terms))
+    await feed(AgreementSigned(agreement_id=A, revision=1, province=HUNAN, remaining=(GUANGDONG,)))
+    item = await _item(conn, hunan)
+    assert (_signers(item.signatures), item.awaiting) == ([HUNAN], [GUANGDONG])
+    await feed(AgreementDeclined(agreement_id=A, revision=1, province=GUANGDONG, reason="再议"))
+    item = await _item(conn, hunan)
+    assert (item.signatures, item.awaiting, item.status) == ([], [], AgreementStatus.DRAFT)
+    await feed(AgreementProposed(agreement_id=A, revision=1, terms=terms))
+    await feed(AgreementSigned(agreement_id=A, revision=1, province=GUANGDONG, remaining=(HUNAN,)))
+    await feed(AgreementSigned(agreement_id=A, revision=1, province=HUNAN, remaining=()))
+    await feed(AgreementActivated(agreement_id=A, revision=1, terms=terms))
+    item = await _item(conn, ministry)
+    assert (_signers(item.signatures), item.awaiting) == ([GUANGDONG, HUNAN], [])
+
+    await feed(AgreementProposed(agreement_id=A, revision=2, terms=AMENDED, amendment=True))
+    await feed(AgreementSigned(agreement_id=A, revision=2, province=GUANGDONG, remaining=(HUNAN,)))
+    item = await _item(conn, hunan)
+    assert item.amendment == AMENDED
+    assert (_signers(item.amendment_signatures), item.awaiting) == ([GUANGDONG], [HUNAN])
+    assert _signers(item.signatures) == [GUANGDONG, HUNAN]  # of the revision in force
+    hidden = await _item(conn, ministry)  # not a party: the amendment is not shown
+    assert (hidden.amendment, hidden.amendment_signatures, hidden.awaiting) == (None, [], [])
+
+    await feed(AgreementSigned(agreement_id=A, revision=2, province=HUNAN, remaining=()))
+    await feed(
+        AgreementAmended(agreement_id=A, revision=2, terms=AMENDED, status=AgreementStatus.ACTIVE)
+    )
+    item = await _item(conn, hunan)
+    assert (item.revision, item.amendment, item.amendment_signatures) == (2, None, [])
+    assert _signers(item.signatures) == [GUANGDONG, HUNAN]  # the amendment's, now in force
+    await feed(AgreementSigned(agreement_id=A, revision=2, province=HUNAN, remaining=()), version=2)
+    assert _signers((await _item(conn, hunan)).signatures) == [GUANGDONG, HUNAN]  # not newer

@@ -124,8 +124,25 @@ def create_service_app(
     for router in [operations_router(spec.migration_package), *spec.routers]:
         use_json_routes(router)  # strict JSON bodies: 415, and 422 for deep or ambiguous JSON
         app.include_router(router)
-    install_middleware(app, settings)
+    install_middleware(app, settings, admission=spec.admission)
+    if spec.openapi is not None:
+        _document_with(app, spec.openapi)
     return app
+
+
+def _document_with(
+    app: FastAPI, refine: Callable[[FastAPI, dict[str, Any]], dict[str, Any]]
+) -> None:
+    """``app.openapi()`` (``/openapi.json``, ``/docs``) answers ``refine`` of FastAPI's
+    document, made once and kept as FastAPI keeps its own."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = refine(app, generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class AppFactory(Protocol[S_contra]):

@@ -196,8 +196,17 @@ class TokenSigner:
 _bearer_prefix = "bearer "
 
 
+VERIFIED_PRINCIPAL: Final = "laborcoop.verified_principal"
+"""Where, in the ASGI scope, a layer in front of the routes that has verified the request's
+bearer token leaves its principal (the gateway's admission), so that the route does not verify
+it a second time. Only the server's own code writes the scope."""
+
+
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified principal of this request, or a 401 problem."""
+    verified: Principal | None = request.scope.get(VERIFIED_PRINCIPAL)
+    if verified is not None:
+        return verified
     header = request.headers.get("authorization", "")
     if not header.lower().startswith(_bearer_prefix):
         raise Unauthorized("missing bearer token")
@@ -217,6 +226,7 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 __all__ = [
     "ALGORITHMS",
+    "VERIFIED_PRINCIPAL",
     "CurrentPrincipal",
     "KeySet",
     "Principal",

@@ -152,28 +152,28 @@ class ConsumerRunner:
         )
         dlq = new_producer(self._settings, client_id=f"{self._group}-dlq")
         await consumer.start()
+        committing: asyncio.Task[None] | None = None
         try:
             await dlq.start()
             broker_reachable()  # both clients bootstrapped from the broker
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                if not batch:
+                    continue
+                offsets = {}
                 for partition, records in batch.items():
-                    await self._process_partition(consumer, dlq, partition, records)
+                    for record in records:
+                        await self._process(dlq, record)
+                    offsets[partition] = records[-1].offset + 1
+                if committing is not None:
+                    await committing  # one commit at a time, in order; its failure ends here
+                committing = asyncio.create_task(_commit(consumer, offsets))
         finally:
+            if committing is not None:
+                with suppress(Exception):
+                    await committing  # what was applied is committed before leaving the group
             await dlq.stop()
             await consumer.stop()
-
-    async def _process_partition(
-        self,
-        consumer: AIOKafkaConsumer,
-        dlq: AIOKafkaProducer,
-        partition: TopicPartition,
-        records: Sequence[ConsumerRecord[bytes, bytes]],
-    ) -> None:
-        for record in records:
-            await self._process(dlq, record)
-        await consumer.commit({partition: records[-1].offset + 1})
-        broker_reachable()  # the broker took the commit: an outage, if any, is over
 
     async def _process(self, dlq: AIOKafkaProducer, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}
@@ -273,6 +273,17 @@ class ConsumerRunner:
             self._dlq_topic, value=record.value, key=record.key, headers=headers
         )
         metrics.CONSUMED.labels(self._group, "dead_lettered").inc()
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    """Commit the offsets past a batch whose every event is in the database.
+
+    It runs while the next batch is fetched and applied rather than before: the next events do
+    not wait for the broker's answer (bench/write_to_view). A commit that fails is reported when
+    the next one is due, which ends the session; the events since the last commit are then
+    delivered again and the inbox drops those already applied."""
+    await consumer.commit(offsets)
+    broker_reachable()  # the broker took the commit: an outage, if any, is over
 
 
 def _decode(record: ConsumerRecord[bytes, bytes]) -> CloudEvent:

@@ -149,6 +149,10 @@ group: ``BRAND_COPY.subscription("<service>.brands")``."""
 WriteTerms = Callable[[Connection, CloudEvent, TermsStand], Awaitable[None]]
 """Writes the terms an event carries into a service's agreement copy (its own columns)."""
 
+AlsoKeep = Callable[[Connection, CloudEvent, AgreementEvent], Awaitable[None]]
+"""What a service keeps beyond the shared columns, run after the shared change in its
+transaction; it should change only ``WHERE version =`` the event's (the event was applied)."""
+
 
 @dataclass(frozen=True)
 class AgreementCopy:
@@ -159,10 +163,12 @@ class AgreementCopy:
     perhaps the status, which every agreement copy does alike here.
 
     The table has ``agreement_id``, ``status``, ``revision``, ``version`` and ``updated_at``;
-    ``write_terms`` must, like this, change nothing ``WHERE version >=`` the event's."""
+    ``write_terms`` must, like this, change nothing ``WHERE version >=`` the event's. ``also``,
+    when given, keeps a service's further columns (the gateway's signatures)."""
 
     table: str
     write_terms: WriteTerms
+    also: AlsoKeep | None = None
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.fullmatch(self.table):
@@ -174,6 +180,13 @@ class AgreementCopy:
         )
 
     async def _changed(self, conn: Connection, event: CloudEvent, payload: AgreementEvent) -> None:
+        await self._shared_change(conn, event, payload)
+        if self.also is not None:
+            await self.also(conn, event, payload)
+
+    async def _shared_change(
+        self, conn: Connection, event: CloudEvent, payload: AgreementEvent
+    ) -> None:
         match payload.copy_change():
             case TermsStand() as stand:
                 await self.write_terms(conn, event, stand)

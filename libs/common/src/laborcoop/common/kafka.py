@@ -19,7 +19,7 @@ def new_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProduc
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=settings.kafka_linger_ms,
         max_batch_size=256 * 1024,
         compression_type=None,
         request_timeout_ms=15_000,

@@ -1,13 +1,14 @@
 """The ASGI layers every service app has: direct routes, body limit, metrics, trace context.
 
 Installed by :func:`install_middleware` in this order, outermost last: the dispatch of
-:class:`DirectRoute` requests (only in an app that has such routes), the body limit,
-``MetricsMiddleware`` that counts every answer, the body limit's 413 included; trace context (or
+:class:`DirectRoute` requests (only in an app that has such routes), the body limit, the
+service's own admission layer (``ServiceSpec.admission``: the gateway's rate limit), then
+``MetricsMiddleware`` that counts every answer, the 413s and refusals included; trace context (or
 the OpenTelemetry instrumentor when traces are recorded) wraps them all.
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -25,11 +26,17 @@ from laborcoop.common.settings import ServiceSettings
 from laborcoop.common.telemetry import TraceContextMiddleware, recording
 
 
-def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
+def install_middleware(
+    app: FastAPI,
+    settings: ServiceSettings,
+    *,
+    admission: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> None:
     """Called once the app's routers are included (the body limit spares the routes that
     stream their body, :func:`~laborcoop.common.inputs.streams_its_body`; the direct routes
-    are found among them)."""
-    routes = list(_flat(app.router.routes))
+    are found among them). ``admission``, the service's own layer (``ServiceSpec.admission``),
+    goes outside the body limit and inside the metrics."""
+    routes = list(routes_in_order(app.router.routes))
     if any(isinstance(route, DirectRoute) for route in routes):
         app.add_middleware(DirectRoutesMiddleware, routes=routes)
     app.add_middleware(
@@ -37,6 +44,8 @@ def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
         max_bytes=settings.max_body_bytes,
         unlimited=streamed_routes(app.router.routes),
     )
+    if admission is not None:
+        app.add_middleware(admission)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)  # outer: counts 413s
     if recording():
         FastAPIInstrumentor.instrument_app(
@@ -234,11 +243,11 @@ class DirectRoutesMiddleware:
         return None
 
 
-def _flat(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+def routes_in_order(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
     """``routes`` in the order the router tries them, included routers' routes in their place."""
     for route in routes:
         included = getattr(route, "original_router", None)
         if isinstance(included, APIRouter):
-            yield from _flat(included.routes)
+            yield from routes_in_order(included.routes)
         else:
             yield route

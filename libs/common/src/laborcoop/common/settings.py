@@ -138,6 +138,15 @@ class ServiceSettings(BaseSettings):
         le=10_000,
         description="Outbox rows read and sent per batch.",
     )
+    kafka_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long a producer (the outbox relay, the dead-letter producers) holds a "
+        "record to batch it with the next ones. 0 sends at once: the relay hands a whole batch "
+        "of rows to the producer before it sends anything, so its batches fill without waiting, "
+        "and a lone event is not held back (bench/write_to_view).",
+    )
     relay_poll_interval_s: float = Field(
         default=1.0,
         gt=0,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from laborcoop.common.auth import KeySet
 from laborcoop.common.clock import Clock, utc_now
@@ -73,6 +74,15 @@ class ServiceSpec(Generic[S, U]):
     its signing keys). When it gives one, the service verifies bearer tokens with it rather than
     with a JWKS file or URL, so the issuer never waits for, or disagrees with, a copy of its own
     keys; when it gives None, with the settings' file or URL like every other service."""
+    admission: Callable[[ASGIApp], ASGIApp] | None = None
+    """An ASGI layer of the service's own that admits or refuses every request before the body
+    limit and the routes see it, inside the metrics and the trace context (its refusals are
+    counted and traced): the gateway's rate limit and disabled clients. It finds what it needs in
+    the app's state (``scope["app"]``), which the lifespan has built."""
+    openapi: Callable[[FastAPI, dict[str, Any]], dict[str, Any]] | None = None
+    """The app's OpenAPI document made from the one FastAPI generates from its routes, when it
+    says more than they do (the gateway: also every route it forwards). Called once, when the
+    document is first asked for; None: FastAPI's document as it is."""
 
 
 def no_use_cases(context: ServiceContext[Any]) -> None:

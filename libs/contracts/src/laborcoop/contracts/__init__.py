@@ -6,6 +6,7 @@ Importing this package registers every event type.
 from laborcoop.contracts import agreements as agreements
 from laborcoop.contracts import brands as brands
 from laborcoop.contracts import placements as placements
+from laborcoop.contracts import subscriptions as subscriptions
 from laborcoop.contracts.envelope import CloudEvent as CloudEvent
 from laborcoop.contracts.events import EventPayload as EventPayload
 from laborcoop.contracts.events import EventSpec as EventSpec

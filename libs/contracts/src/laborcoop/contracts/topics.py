@@ -7,8 +7,9 @@ AGREEMENTS: Final = "laborcoop.agreements.agreements"
 DEMANDS: Final = "laborcoop.placements.demands"
 WORKERS: Final = "laborcoop.placements.workers"
 PLACEMENTS: Final = "laborcoop.placements.placements"
+SUBSCRIPTIONS: Final = "laborcoop.gateway.subscriptions"
 
-ALL: Final = (BRANDS, AGREEMENTS, DEMANDS, WORKERS, PLACEMENTS)
+ALL: Final = (BRANDS, AGREEMENTS, DEMANDS, WORKERS, PLACEMENTS, SUBSCRIPTIONS)
 
 
 def dead_letter(consumer_group: str) -> str:

@@ -3,14 +3,14 @@
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -19,6 +19,8 @@ from laborcoop.common.auth import KeySet, TokenSigner
 from laborcoop.common.clock import Clock, utc_now
 from laborcoop.common.db import Pool
 from laborcoop.common.settings import ServiceSettings
+from laborcoop.contracts.envelope import CloudEvent
+from laborcoop.contracts.events import spec_for
 from laborcoop.testing.leaks import WATCH
 
 if TYPE_CHECKING:
@@ -147,10 +149,27 @@ async def read_topic(
 S = TypeVar("S", bound=ServiceSettings)
 
 
+async def publish(
+    producer: AIOKafkaProducer, settings: ServiceSettings, events: Iterable[CloudEvent]
+) -> list[str]:
+    """Publish ``events`` as a service's relay does: each to its type's topic in the namespace
+    of ``settings``, keyed by its subject. The (logical) topic of each event, in order."""
+    published = []
+    for event in events:
+        spec = spec_for(event.type)
+        assert spec is not None, f"{event.type} is not a published event type"
+        await producer.send_and_wait(
+            settings.topic(spec.topic), value=event.to_json_bytes(), key=event.subject.encode()
+        )
+        published.append(spec.topic)
+    return published
+
+
 def settings_for(
     cls: type[S], stack: Stack, *, database_url: str, topic_prefix: str, **overrides: Any
 ) -> S:
-    """Settings of a service under test: its own database and topic namespace, quick polling.
+    """Settings of a service under test: its own database and topic namespace (two partitions a
+    topic), quick polling.
     The namespace's topics are read by the session's leak watch at the end."""
     WATCH.prefixes.add(topic_prefix)
     values: dict[str, Any] = {
@@ -162,6 +181,10 @@ def settings_for(
         "consumer_backoff_s": 0.01,
         "db_pool_min": 1,
         "db_pool_max": 5,
+        # Every test namespace creates its topics and their dead-letter topics: at the default
+        # six partitions a session leaves thousands on the broker, which then starts slowly.
+        # Two still spread subjects over partitions, as ordering per subject must survive.
+        "topic_partitions": 2,
         **overrides,
     }
     return cls(**values)

@@ -9,9 +9,9 @@ from laborcoop.agreements import repository
 from laborcoop.agreements.domain import Agreement
 from laborcoop.agreements.schemas import (
     AgreementOut,
-    DeclineIn,
-    SignatureIn,
-    TerminationIn,
+    Decline,
+    Signature,
+    Termination,
     TermsIn,
 )
 from laborcoop.agreements.service import Agreements
@@ -141,7 +141,7 @@ async def propose(
 )
 async def sign(
     agreement_id: AgreementId,
-    body: SignatureIn,
+    body: Signature,
     command: Command,
     use: Use,
     if_match: IfMatch = None,
@@ -160,7 +160,7 @@ async def sign(
 )
 async def decline(
     agreement_id: AgreementId,
-    body: DeclineIn,
+    body: Decline,
     command: Command,
     use: Use,
     if_match: IfMatch = None,
@@ -195,7 +195,7 @@ async def amend(
 @ROUTES.command("termination", "Terminate early", "A party ends a signed or active agreement.")
 async def terminate(
     agreement_id: AgreementId,
-    body: TerminationIn,
+    body: Termination,
     command: Command,
     use: Use,
     if_match: IfMatch = None,

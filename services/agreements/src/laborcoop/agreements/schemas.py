@@ -118,26 +118,26 @@ class TermsIn(ApiModel):
         return self.model_dump()
 
 
-class SignatureIn(ApiModel):
+class Signature(ApiModel):
     province: ProvinceCode = Field(description="the signing party: the caller's own province")
 
 
-class DeclineIn(ApiModel):
+class Decline(ApiModel):
     province: ProvinceCode
     reason: Reason
 
 
-class TerminationIn(ApiModel):
+class Termination(ApiModel):
     reason: Reason
 
 
-class Signature(ApiModel):
+class SignatureOut(ApiModel):
     province: str
     signed_at: datetime
 
 
-def _listed(signatures: dict[str, datetime]) -> list[Signature]:
-    return [Signature(province=p, signed_at=t) for p, t in signatures.items()]
+def _listed(signatures: dict[str, datetime]) -> list[SignatureOut]:
+    return [SignatureOut(province=p, signed_at=t) for p, t in signatures.items()]
 
 
 class AgreementOut(ApiModel):
@@ -146,10 +146,10 @@ class AgreementOut(ApiModel):
     revision: int
     terms: Terms
     amendment: Terms | None = Field(description="a revision under signature, if any")
-    signatures: list[Signature] = Field(
+    signatures: list[SignatureOut] = Field(
         description="who signed the proposal being signed, or the revision in force"
     )
-    amendment_signatures: list[Signature] = Field(
+    amendment_signatures: list[SignatureOut] = Field(
         description="who signed the amendment under signature (parties only)"
     )
     awaiting: list[str] = Field(description="parties yet to sign the revision under signature")

@@ -26,7 +26,9 @@ from laborcoop.gateway.identity.keys import (
     new_key_entry,
 )
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.subscriptions.secrets import new_key as new_webhook_key
 from laborcoop.gateway.uses import GatewayUses
+from laborcoop.gateway.views import rebuild
 
 _PAGE = 200
 
@@ -246,10 +248,53 @@ DEMO_CLIENTS = cli.service_command(
     demo_clients,
     arguments=demo_client_arguments,
 )
+# -- rebuilding the views --------------------------------------------------------------------
+
+
+async def rebuild_views(settings: GatewaySettings, args: argparse.Namespace) -> None:
+    """Rebuild every projection from the beginning of its topic and swap it in, while the old
+    tables serve (``laborcoop.gateway.views.rebuild``); progress on stderr."""
+    try:
+        outcome = await rebuild.rebuild_views(settings, drop_previous=args.drop_previous)
+    except (rebuild.RebuildRefused, rebuild.RebuildFailed) as problem:
+        raise SystemExit(f"rebuild-views: {problem}") from None
+    tally = outcome.tally
+    print(
+        f"rebuild-views: {outcome.records} records in {outcome.seconds:.1f} s: {tally.line()}",
+        file=sys.stderr,
+    )
+    for refused in tally.failed:
+        print(f"rebuild-views: refused {refused}", file=sys.stderr)
+
+
+def rebuild_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--drop-previous",
+        action="store_true",
+        help=f"drop the replaced tables at the swap (default: kept in {rebuild.PREVIOUS_SCHEMA}"
+        " until the next rebuild)",
+    )
+
+
+REBUILD_VIEWS = cli.ExtraCommand(
+    "rebuild every view from the beginning of its topic and swap it in while serving",
+    rebuild_views,
+    rebuild_arguments,
+)
 SIGNING_KEY = cli.ExtraCommand(
     "print a new token signing key (an entry of LABORCOOP_TOKEN_SIGNING_KEYS)",
     signing_key,
     signing_key_arguments,
+)
+
+
+async def webhook_key(settings: GatewaySettings, args: argparse.Namespace) -> None:
+    """Print a new ``LABORCOOP_WEBHOOK_SECRET_KEY`` (a secret: to stdout only)."""
+    print(new_webhook_key())
+
+
+WEBHOOK_KEY = cli.ExtraCommand(
+    "print a new key sealing the webhook secrets (LABORCOOP_WEBHOOK_SECRET_KEY)", webhook_key
 )
 
 
@@ -261,6 +306,8 @@ def main() -> None:
         extra={
             "clients": CLIENTS,
             "signing-key": SIGNING_KEY,
+            "webhook-key": WEBHOOK_KEY,
+            "rebuild-views": REBUILD_VIEWS,
             "demo-clients": DEMO_CLIENTS,
             "dev-keys": cli.ExtraCommand("create a local signing key and JWKS file", dev_keys),
             "dev-token": cli.ExtraCommand("print a development token", dev_token, token_arguments),

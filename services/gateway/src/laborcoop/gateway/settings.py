@@ -9,9 +9,10 @@ from pydantic_settings import SettingsConfigDict
 
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.gateway.identity.keys import DEV_KEY_FILE, SigningKeys
+from laborcoop.gateway.subscriptions.settings import WebhookSettings
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, WebhookSettings):
     # A refused value is never echoed in the error: the signing keys are secrets.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 
@@ -61,8 +62,7 @@ class GatewaySettings(ServiceSettings):
         ge=60,
         le=86_400,
         description="Lifetime of an access token (`expires_in`). A signing key must stay "
-        "published at least this long after it stopped signing, and a disabled client's "
-        "tokens stay valid until they expire.",
+        "published at least this long after it stopped signing.",
     )
     jwks_max_age_s: int = Field(
         default=300,
@@ -92,6 +92,27 @@ class GatewaySettings(ServiceSettings):
         gt=0,
         description="The sliding window over which failed client authentications are counted.",
     )
+    client_rate_per_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Requests per second each client may send to the gateway, every route but "
+        "`/healthz`, `/readyz` and `/metrics`: a client is the client id of its valid token, or "
+        "the source address without one. A token bucket of `LABORCOOP_CLIENT_RATE_BURST` "
+        "refills at this rate; past it the gateway answers 429 with `Retry-After`. Counted in "
+        "each replica's memory: N replicas allow up to N times the rate.",
+    )
+    client_rate_burst: int = Field(
+        default=100,
+        ge=1,
+        description="How many requests a client may send at once before "
+        "`LABORCOOP_CLIENT_RATE_PER_S` holds it back (the size of its token bucket).",
+    )
+    disabled_clients_refresh_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often each gateway replica rereads the disabled clients, whose tokens "
+        "it refuses (401 `invalid_token`) from then on, before they expire.",
+    )
     timezone: str = Field(
         default="Asia/Shanghai",
         description="IANA time zone whose calendar days and months the views report (a "
@@ -105,6 +126,44 @@ class GatewaySettings(ServiceSettings):
         description="How often each gateway process running workers measures how far the views' "
         "consumer groups are behind their topics (Kafka's committed against end offsets), "
         "which every view answers in `freshness.lag`.",
+    )
+    stream_heartbeat_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="`GET /v1/events/stream`: a `: heartbeat` comment is sent after this long "
+        "without anything sent, so proxies and load balancers keep an idle stream open (set it "
+        "below their idle timeout); also how soon a stream notices a client that vanished without "
+        "closing its connection.",
+    )
+    stream_max_per_client: int = Field(
+        default=4,
+        ge=1,
+        description="`GET /v1/events/stream`: streams one client may hold open at once; the "
+        "next one is answered 429 with `Retry-After`. Counted in each replica's memory: N "
+        "replicas allow up to N times as many.",
+    )
+    stream_max_lifetime_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="`GET /v1/events/stream`: a stream ends cleanly after this long, and its "
+        "client reconnects with `Last-Event-ID` (to any replica, with a token still valid), "
+        "so streams spread over replicas again and none outlives its token for long.",
+    )
+    stream_retry_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="`GET /v1/events/stream`: the reconnection delay the stream advises its "
+        "client (`retry:` at its start), and the `Retry-After` of a 429 past "
+        "`LABORCOOP_STREAM_MAX_PER_CLIENT` or a 503 while the process shuts down.",
+    )
+
+    event_log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long the gateway keeps each event in its event log (counted from "
+        "when it was logged), from which webhooks, replays and the event stream are served: "
+        "a replay or a `since=` reaches back at most this far. Pruned hourly by the workers.",
     )
 
     @field_validator("timezone")

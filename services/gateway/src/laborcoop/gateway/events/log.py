@@ -21,6 +21,8 @@ import asyncpg
 
 from laborcoop.common.consumer import Subscription
 from laborcoop.common.db import Connection, Reader
+from laborcoop.common.errors import Forbidden
+from laborcoop.common.principal import Principal
 from laborcoop.contracts import topics
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, all_specs
@@ -81,6 +83,17 @@ class Audience:
 
     def admits(self, provinces: Sequence[str]) -> bool:
         return self.everything or (self.province is not None and self.province in provinces)
+
+
+def audience_of(principal: Principal) -> Audience:
+    """What ``principal`` may receive, on a subscription or a stream: every event for the
+    ministry, its province's for a province's own system; anyone else is refused (403; a
+    ministry or observer token that also names a province acts for none)."""
+    if principal.is_ministry:
+        return Audience(None, everything=True)
+    if (province := principal.own_province) is not None:
+        return Audience(province)
+    raise Forbidden("events are for a province's own system or the ministry, not for observers")
 
 
 def matches(event_type: str, patterns: Sequence[str]) -> bool:
@@ -170,3 +183,18 @@ def _logged(row: asyncpg.Record) -> LoggedEvent:
         time=row["time"],
         envelope=row["envelope"],
     )
+
+
+async def prune(conn: Connection, logged_before: datetime, *, batch: int = 10_000) -> int:
+    """Delete events logged before ``logged_before``, oldest first, at most ``batch``; how many
+    were deleted (the pruner repeats until none)."""
+    deleted: int = await conn.fetchval(
+        """WITH old AS (SELECT position FROM event_log
+                        WHERE logged_at < $1 ORDER BY position LIMIT $2),
+                gone AS (DELETE FROM event_log e USING old
+                         WHERE e.position = old.position RETURNING 1)
+           SELECT count(*) FROM gone""",
+        logged_before,
+        batch,
+    )
+    return deleted

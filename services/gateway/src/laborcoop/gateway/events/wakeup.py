@@ -44,8 +44,7 @@ class LogWakeup:
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            with suppress(Exception):
-                await conn.close()
+            await _close_quietly(conn)
 
     async def _listening(self) -> None:
         """Open the listening connection if it is not open (not more than once a second after a
@@ -60,13 +59,23 @@ class LogWakeup:
                 return
             try:
                 conn = await connect(self._dsn)
-                await conn.add_listener(CHANNEL, self._on_notify)
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                self._failed_at = loop.time()
-                log.warning("event log listener unavailable", extra={"error": repr(exc)})
+                self._unavailable(loop.time(), exc)
+                return
+            try:
+                await conn.add_listener(CHANNEL, self._on_notify)
+            except BaseException as exc:  # failed or cancelled: the connection is not kept
+                await _close_quietly(conn)
+                if not isinstance(exc, Exception):
+                    raise
+                self._unavailable(loop.time(), exc)
                 return
             conn.add_termination_listener(self._on_lost)
             self._conn = conn
+
+    def _unavailable(self, now: float, error: Exception) -> None:
+        self._failed_at = now
+        log.warning("event log listener unavailable", extra={"error": repr(error)})
 
     def _on_notify(self, *_: object) -> None:
         """Wake everyone waiting now; later waiters wait for the next notification."""
@@ -76,3 +85,8 @@ class LogWakeup:
     def _on_lost(self, *_: object) -> None:
         self._conn = None
         self._on_notify()  # waiters re-read the log, then wait on the re-opened connection
+
+
+async def _close_quietly(conn: "asyncpg.Connection[asyncpg.Record]") -> None:
+    with suppress(Exception):
+        await conn.close()

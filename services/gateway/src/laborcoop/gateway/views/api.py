@@ -41,7 +41,7 @@ from laborcoop.gateway.views.schemas import (
     ProvinceSummary,
     ViewPage,
 )
-from laborcoop.gateway.views.service import Views, period_bounds
+from laborcoop.gateway.views.service import Answers, Views, period_bounds
 
 router = APIRouter(prefix="/v1")
 
@@ -53,11 +53,15 @@ FRESHNESS = (
 
 
 async def _views(request: Request) -> Views:
-    """The views over the app's calendar (``LABORCOOP_TIMEZONE``) and clock."""
+    """The views over the app's calendar (``LABORCOOP_TIMEZONE``) and clock, with the answers
+    this app holds (``service.Answers``: one app, one database)."""
     state = state_of(request.app)
     if not isinstance(state.settings, GatewaySettings):
         raise TypeError("the views run in the gateway, on its settings")
-    return Views(ZoneInfo(state.settings.timezone), state.clock)
+    answers = getattr(request.app.state, "view_answers", None)
+    if answers is None:
+        answers = request.app.state.view_answers = Answers()
+    return Views(ZoneInfo(state.settings.timezone), state.clock, answers)
 
 
 async def _viewer(principal: CurrentPrincipal) -> Viewer:

@@ -13,7 +13,8 @@ Column names are constants of this module; values reach the SQL only as placehol
   plus ``brand_indicator_view``: the latest report of each period, by the brand's version.
 - ``gateway.agreements``: ``agreement_view``, the terms as they stand, kept by
   ``laborcoop.common.copies.AgreementCopy`` as the placements service's copy is (each event's
-  ``copy_change`` says what it changes); this module holds only the SQL writing the terms.
+  ``copy_change`` says what it changes); this module holds only the SQL writing the terms, and
+  keeps who signed and an amendment under signature as the agreements service shows them.
 - ``gateway.demands``: ``demand_view``.
 - ``gateway.workers``: ``worker_view``, the worker's opaque id, origin, brand and availability
   (what the events carry: never personal data); ``registered`` and ``updated`` both carry the
@@ -30,6 +31,13 @@ from laborcoop.common.copies import AgreementCopy
 from laborcoop.common.db import Connection
 from laborcoop.contracts import topics
 from laborcoop.contracts.agreements import (
+    AgreementAmended,
+    AgreementDeclined,
+    AgreementEvent,
+    AgreementExpired,
+    AgreementProposed,
+    AgreementSigned,
+    AgreementTerminated,
     TermsStand,
 )
 from laborcoop.contracts.brands import BrandIndicatorsReported
@@ -179,7 +187,53 @@ async def _write_terms(conn: Connection, event: CloudEvent, stand: TermsStand) -
     )
 
 
-AGREEMENTS: Final = AgreementCopy("agreement_view", _write_terms).subscription(AGREEMENTS_GROUP)
+_SIGNATURE: Final = (
+    "jsonb_build_array(jsonb_build_object('province', $3::text, 'signed_at', $4::text))"
+)
+_SIGNED: Final = f"""
+signatures = CASE WHEN amendment IS NULL THEN signatures || {_SIGNATURE} ELSE signatures END,
+amendment_signatures = CASE WHEN amendment IS NOT NULL THEN amendment_signatures || {_SIGNATURE}
+                            ELSE amendment_signatures END"""
+_AMENDMENT_DROPPED: Final = "amendment = NULL, amendment_signatures = '[]'"
+
+
+def _signature_change(event: CloudEvent, payload: AgreementEvent) -> tuple[str, list[Any]] | None:
+    """The ``SET`` clause (and its arguments from ``$3``) of what ``payload`` changes in who
+    signed, as the agreements service's aggregate changes it; None: nothing."""
+    match payload:
+        case AgreementProposed(amendment=True):
+            return "amendment = $3, amendment_signatures = '[]'", [
+                payload.terms.model_dump(mode="json")
+            ]
+        case AgreementProposed() | AgreementDeclined(amendment=False):
+            return "signatures = '[]'", []
+        case AgreementSigned():
+            return _SIGNED, [payload.province, event.time.isoformat()]
+        case AgreementAmended():
+            return f"signatures = amendment_signatures, {_AMENDMENT_DROPPED}", []
+        case AgreementDeclined() | AgreementExpired() | AgreementTerminated():
+            return _AMENDMENT_DROPPED, []
+        case _:
+            return None
+
+
+async def _signatures(conn: Connection, event: CloudEvent, payload: AgreementEvent) -> None:
+    """Who signed the revision being signed or in force, and an amendment under signature with
+    its signatures (only when ``event`` was applied: the row is at its version)."""
+    change = _signature_change(event, payload)
+    if change is not None:
+        clause, args = change
+        await conn.execute(
+            f"UPDATE agreement_view SET {clause} WHERE agreement_id = $1 AND version = $2",
+            event.subject,
+            event.version,
+            *args,
+        )
+
+
+AGREEMENTS: Final = AgreementCopy("agreement_view", _write_terms, also=_signatures).subscription(
+    AGREEMENTS_GROUP
+)
 
 # -- demands -----------------------------------------------------------------------------------
 

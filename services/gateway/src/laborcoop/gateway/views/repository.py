@@ -27,7 +27,8 @@ Rows = list[asyncpg.Record]
 # -- lists --------------------------------------------------------------------------------------
 
 AGREEMENT_COLUMNS: Final = (
-    "agreement_id AS id, status, revision, terms, version, created_at, updated_at"
+    "agreement_id AS id, status, revision, terms, version, created_at, updated_at, parties,"
+    " signatures, amendment, amendment_signatures"
 )
 
 
@@ -214,13 +215,16 @@ maximum one index probe)."""
 
 
 async def freshness(conn: Connection, wanted: Sequence[str]) -> Rows:
-    """Per topic of ``wanted``: the newest applied event's time, and the lag last measured."""
+    """Per topic of ``wanted``: the newest applied event's time, and the lag last measured;
+    each row also names the snapshot they were read in (``pg_current_snapshot()``, in a
+    ``REPEATABLE READ`` transaction the transaction's): equal snapshots see the same rows."""
     values = ", ".join(
         f"(${i}::text, (SELECT max(updated_at) FROM {NEWEST[topic]}))"
         for i, topic in enumerate(wanted, start=1)
     )
     return await conn.fetch(
-        f"""SELECT f.topic, f.last_event_at, l.lag, l.measured_at
+        f"""SELECT f.topic, f.last_event_at, l.lag, l.measured_at,
+                   pg_current_snapshot()::text AS snapshot
             FROM (VALUES {values}) AS f (topic, last_event_at)
             LEFT JOIN view_lag AS l ON l.topic = f.topic
             ORDER BY f.topic""",
@@ -473,6 +477,14 @@ async def indicators(conn: Connection, brand_id: UUID) -> Rows:
         f"SELECT {INDICATOR_COLUMNS} FROM brand_indicator_view WHERE brand_id = $1 ORDER BY period",
         brand_id,
     )
+
+
+async def brands_of(conn: Connection, province: str) -> int:
+    """How many brands the province has."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM brand_view WHERE province = $1", province
+    )
+    return count
 
 
 async def brands_with_latest(conn: Connection, province: str, limit: int) -> Rows:

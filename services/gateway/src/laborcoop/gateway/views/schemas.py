@@ -21,6 +21,7 @@ from laborcoop.contracts.codes import (
     PlacementStatus,
     ReturnPath,
 )
+from laborcoop.gateway.views.authorization import Viewer
 
 T = TypeVar("T")
 
@@ -48,21 +49,61 @@ class ViewPage(Page[T], Generic[T]):
 # -- records ------------------------------------------------------------------------------------
 
 
+class SignatureOut(ApiModel):
+    province: str
+    signed_at: datetime
+
+
 class AgreementItem(ApiModel):
-    """An agreement as the gateway's projection holds it: the terms in force (or, before it is
-    in force, as they stand); an amendment under signature is not shown."""
+    """An agreement as the agreements service shows it: the terms in force (or, before it is in
+    force, as they stand), who signed them, and an amendment under signature with who signed it
+    and who is awaited (the amendment to its parties only)."""
 
     id: UUID
     status: AgreementStatus
     revision: int
     terms: Terms
+    amendment: Terms | None = Field(description="a revision under signature, if any")
+    signatures: list[SignatureOut] = Field(
+        description="who signed the proposal being signed, or the revision in force"
+    )
+    amendment_signatures: list[SignatureOut] = Field(
+        description="who signed the amendment under signature (parties only)"
+    )
+    awaiting: list[str] = Field(description="parties yet to sign the revision under signature")
     version: int
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: asyncpg.Record) -> "AgreementItem":
-        return cls.model_validate(dict(row))
+    def of(cls, row: asyncpg.Record, viewer: Viewer) -> "AgreementItem":
+        """The row as ``viewer`` may see it (as the agreements service's ``AgreementOut``)."""
+        parties: list[str] = row["parties"]
+        amendment = row["amendment"]
+        private = amendment is not None and not any(viewer.is_province(p) for p in parties)
+        signatures = _signatures(row["signatures"])
+        amendment_signatures = [] if private else _signatures(row["amendment_signatures"])
+        pending = row["status"] == AgreementStatus.PROPOSED or amendment is not None
+        collecting = amendment_signatures if amendment is not None else signatures
+        signed = {s.province for s in collecting}
+        return cls(
+            id=row["id"],
+            status=row["status"],
+            revision=row["revision"],
+            terms=row["terms"],
+            amendment=None if private else amendment,
+            signatures=signatures,
+            amendment_signatures=amendment_signatures,
+            awaiting=[p for p in parties if p not in signed] if pending and not private else [],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+def _signatures(held: list[dict[str, str]]) -> list[SignatureOut]:
+    """Who signed, in the order they signed."""
+    return [SignatureOut.model_validate(signature) for signature in held]
 
 
 class DemandItem(ApiModel):

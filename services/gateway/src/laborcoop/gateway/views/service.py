@@ -4,10 +4,14 @@ its parts add up, and answers only what the caller may see (``views.authorizatio
 Days and months are calendar days of ``LABORCOOP_TIMEZONE`` (the services' calendar): a
 placement's ``proposed_on`` is its proposal's instant there, and the ``period`` filter and the
 targets' periods are its years and quarters.
+
+A province's overview (the widest view, read by every province's dashboard) is kept in
+:class:`Answers` by the database snapshot it was read in: while no transaction has written
+since, the same question gets the same answer without reading the projections again.
 """
 
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -232,12 +236,48 @@ def _on(origin: str, destination: str) -> Callable[[str, str], bool]:
     return lambda o, d: (o, d) == (origin, destination)
 
 
+ANSWERS_HELD: Final = 256
+"""Most answers :class:`Answers` keeps (the least recently used go first)."""
+
+
+class Answers:
+    """Answers of a view kept by the database snapshot they were read in, per app.
+
+    Two snapshots with the same ``xmin:xmax:xip`` (``pg_current_snapshot()``) see the same
+    committed rows: a transaction that wrote and committed in between would have moved ``xmax``
+    (one past the newest finished) or left ``xip`` (those in progress). So an answer read in one
+    snapshot is the answer in the other, its ``freshness`` included (``view_lag`` is a table like
+    the others); the view's first query, its freshness, names the snapshot, so asking costs no
+    query of its own. Any write to the database (an event applied, the lag measured) gives new
+    snapshots: what is held is never stale, it just stops being asked for. The key also holds
+    everything else the answer depends on: the view's arguments, the viewer, the time zone and
+    the calendar year (the clock)."""
+
+    def __init__(self, size: int = ANSWERS_HELD) -> None:
+        self._size = size
+        self._held: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        answer = self._held.get(key)
+        if answer is not None:
+            self._held.move_to_end(key)
+        return answer
+
+    def put(self, key: Hashable, answer: Any) -> None:
+        self._held[key] = answer
+        self._held.move_to_end(key)
+        while len(self._held) > self._size:
+            self._held.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class Views:
-    """The gateway's views over its projections."""
+    """The gateway's views over its projections (``answers``: the app's :class:`Answers`, or
+    None to read every answer afresh)."""
 
     timezone: ZoneInfo
     clock: Clock
+    answers: Answers | None = None
 
     @property
     def tz(self) -> str:
@@ -256,16 +296,7 @@ class Views:
             yield conn
 
     async def freshness(self, conn: Connection, wanted: Sequence[str]) -> list[Freshness]:
-        return [
-            Freshness(
-                topic=r["topic"],
-                consumer_group=GROUP_OF[r["topic"]],
-                last_event_at=r["last_event_at"],
-                lag=r["lag"],
-                lag_measured_at=r["measured_at"],
-            )
-            for r in await repository.freshness(conn, sorted(wanted))
-        ]
+        return _freshness(await repository.freshness(conn, sorted(wanted)))
 
     # -- lists ------------------------------------------------------------------------------
 
@@ -283,7 +314,7 @@ class Views:
         async with self.snapshot(pool) as conn:
             rows = await repository.fetch(conn, query)
             fresh = await self.freshness(conn, [topics.AGREEMENTS])
-        return self._page([AgreementItem.of(r) for r in rows], limit, fresh)
+        return self._page([AgreementItem.of(r, viewer) for r in rows], limit, fresh)
 
     async def demands(
         self,
@@ -345,35 +376,53 @@ class Views:
         return ViewPage(items=page.items, next_cursor=page.next_cursor, freshness=fresh)
 
     async def province_overview(self, pool: Pool, viewer: Viewer, code: str) -> ProvinceOverview:
+        """The overview; from :class:`Answers` if they hold the one read in this snapshot (its
+        first query, the freshness, says which it is), else read and left there."""
         require(viewer, View.PROVINCE_OVERVIEW)
+        async with self.snapshot(pool) as conn:
+            fresh = await repository.freshness(conn, sorted(EVERY_TOPIC))
+            key = (
+                "province_overview",
+                code,
+                viewer,
+                self.tz,
+                self.this_year(),
+                fresh[0]["snapshot"],
+            )
+            held = self.answers.get(key) if self.answers is not None else None
+            if isinstance(held, ProvinceOverview):
+                return held
+            overview = await self._province_overview(conn, viewer, code, _freshness(fresh))
+        if self.answers is not None:
+            self.answers.put(key, overview)
+        return overview
+
+    async def _province_overview(
+        self, conn: Connection, viewer: Viewer, code: str, fresh: list[Freshness]
+    ) -> ProvinceOverview:
+        """The overview read in ``conn``'s snapshot, whose ``fresh`` ness was read already."""
         own = sees_records_of(viewer, code)
         outbound, inbound = PlacementSet(origin=code), PlacementSet(destination=code)
         either = PlacementSet(either=code)
-        async with self.snapshot(pool) as conn:
-            brands_total = await conn.fetchval(
-                "SELECT count(*) FROM brand_view WHERE province = $1", code
+        brands_total = await repository.brands_of(conn, code)
+        brands = await repository.brands_with_latest(conn, code, BRANDS_SHOWN)
+        agreements = await repository.agreement_counts(
+            conn, party=code, drafts_of=code if viewer.is_province(code) else None
+        )
+        flows = [
+            _flows(
+                await repository.placements_by_status(conn, which),
+                await repository.placements_by_month(conn, which, self.tz),
             )
-            brands = await repository.brands_with_latest(conn, code, BRANDS_SHOWN)
-            agreements = await repository.agreement_counts(
-                conn, party=code, drafts_of=code if viewer.is_province(code) else None
-            )
-            flows = [
-                _flows(
-                    await repository.placements_by_status(conn, which),
-                    await repository.placements_by_month(conn, which, self.tz),
-                )
-                for which in (outbound, inbound)
-            ]
-            workers = await repository.workers_by_availability(conn, origin=code)
-            corridors = await repository.top_corridors(conn, either)
-            top_brands = await repository.top_brands(conn, either)
-            active = [
-                r for r in await repository.active_agreements_of(conn, code) if _sees(viewer, r)
-            ]
-            counted = _Counted(
-                await repository.counted_against(conn, [r["agreement_id"] for r in active], self.tz)
-            )
-            fresh = await self.freshness(conn, EVERY_TOPIC)
+            for which in (outbound, inbound)
+        ]
+        workers = await repository.workers_by_availability(conn, origin=code)
+        corridors = await repository.top_corridors(conn, either)
+        top_brands = await repository.top_brands(conn, either)
+        active = [r for r in await repository.active_agreements_of(conn, code) if _sees(viewer, r)]
+        counted = _Counted(
+            await repository.counted_against(conn, [r["agreement_id"] for r in active], self.tz)
+        )
         this_year = self.this_year()
         return ProvinceOverview(
             code=code,
@@ -524,6 +573,19 @@ class Views:
             returns=_returns(returns),
             freshness=fresh,
         )
+
+
+def _freshness(rows: Iterable[asyncpg.Record]) -> list[Freshness]:
+    return [
+        Freshness(
+            topic=r["topic"],
+            consumer_group=GROUP_OF[r["topic"]],
+            last_event_at=r["last_event_at"],
+            lag=r["lag"],
+            lag_measured_at=r["measured_at"],
+        )
+        for r in rows
+    ]
 
 
 def _brand_figures(row: asyncpg.Record, latest: asyncpg.Record | None = None) -> BrandFigures:

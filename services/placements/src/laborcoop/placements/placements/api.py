@@ -19,12 +19,12 @@ from laborcoop.placements.exchange import LabourExchange
 from laborcoop.placements.placements import repository
 from laborcoop.placements.placements.schemas import (
     Dated,
-    DeclineIn,
-    MilestoneIn,
+    Decline,
+    Milestone,
     PlacementCreate,
     PlacementOut,
-    ReturnIn,
-    TerminationIn,
+    Return,
+    Termination,
 )
 from laborcoop.placements.placements.service import Placements, record_reader
 
@@ -113,7 +113,7 @@ async def accept_placement(
 
 @ROUTES.command("declines", "Decline (origin province)")
 async def decline_placement(
-    placement_id: PlacementId, body: DeclineIn, command: Command, use: Use, if_match: IfMatch = None
+    placement_id: PlacementId, body: Decline, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
     return await command.execute(
         lambda uow: use.decline(uow, command.principal, placement_id, if_match, body.reason),
@@ -138,7 +138,7 @@ async def onboard_placement(
 )
 async def record_milestone(
     placement_id: PlacementId,
-    body: MilestoneIn,
+    body: Milestone,
     command: Command,
     use: Use,
     if_match: IfMatch = None,
@@ -164,7 +164,7 @@ async def complete_placement(
 @ROUTES.command("termination", "Terminate early (either side)", "The worker is available again.")
 async def terminate_placement(
     placement_id: PlacementId,
-    body: TerminationIn,
+    body: Termination,
     command: Command,
     use: Use,
     if_match: IfMatch = None,
@@ -182,7 +182,7 @@ async def terminate_placement(
     "training, or nothing yet.",
 )
 async def return_home(
-    placement_id: PlacementId, body: ReturnIn, command: Command, use: Use, if_match: IfMatch = None
+    placement_id: PlacementId, body: Return, command: Command, use: Use, if_match: IfMatch = None
 ) -> Response:
     return await command.execute(
         lambda uow: use.return_home(

@@ -23,11 +23,11 @@ class PlacementCreate(ApiModel):
     outside_agreement: StrictBool = False
 
 
-class DeclineIn(ApiModel):
+class Decline(ApiModel):
     reason: PersonFreeReason = Field(examples=["劳动者本人另有安排"])
 
 
-class TerminationIn(ApiModel):
+class Termination(ApiModel):
     reason: PersonFreeReason = Field(examples=["用工单位经营调整"])
 
 
@@ -35,11 +35,11 @@ class Dated(ApiModel):
     on: CalendarDate = Field(description="The day it happened, YYYY-MM-DD, not in the future")
 
 
-class MilestoneIn(Dated):
+class Milestone(Dated):
     months: Literal[3, 6] = Field(description="Months on the job: 3, then 6")
 
 
-class ReturnIn(Dated):
+class Return(Dated):
     """The worker returned home (返乡), and what followed."""
 
     follow_up: ReturnPath
