@@ -107,7 +107,7 @@ async def fuzzed(stack: Stack, databases: Databases, tokens: Tokens) -> AsyncIte
     socks = {name: _listening_socket() for name in ("registry", "agreements", "gateway", "pl")}
     urls = {name: _url(sock) for name, sock in socks.items()}
 
-    async def settings(cls: type[S], package: str, **extra: str) -> S:
+    async def settings(cls: type[S], package: str, **extra: object) -> S:
         database_url = await databases.fresh(package)
         return settings_for(
             cls, stack, topic_prefix=prefix, database_url=database_url, run_workers=False, **extra

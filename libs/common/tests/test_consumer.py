@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from laborcoop.common import dlq
 from laborcoop.common.consumer import ConsumerRunner, Subscription
 from laborcoop.common.db import Connection, Pool, create_pool
+from laborcoop.common.kafka import ensure_topics
 from laborcoop.common.settings import ServiceSettings
 from laborcoop.contracts import topics
 from laborcoop.contracts.brands import BrandRegistered
@@ -73,6 +74,7 @@ async def harness(stack: Stack, databases: Databases, topic_prefix: str) -> Asyn
     settings = settings_for(ServiceSettings, stack, database_url=dsn, topic_prefix=topic_prefix)
     pool = await create_pool(dsn, min_size=1, max_size=3)
     await pool.execute("CREATE TABLE effects (subject text PRIMARY KEY, applied int NOT NULL)")
+    await ensure_topics(settings, [topics.BRANDS])  # as a relay does before it publishes
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
     await producer.start()
     try:
