@@ -17,6 +17,7 @@ from laborcoop.gateway.app import SPEC
 from laborcoop.gateway.events import log
 from laborcoop.gateway.events.log import Audience, matches
 from laborcoop.gateway.events.wakeup import LogWakeup
+from laborcoop.gateway.subscriptions import repository as deliveries
 from laborcoop.testing.databases import Databases
 from services.gateway.tests.story import GUANGDONG, HUNAN, at, demand
 
@@ -199,3 +200,28 @@ async def test_events_logged_before_the_retention_are_pruned_in_batches(conn: Co
     assert await log.prune(conn, datetime.now(UTC) - timedelta(days=30), batch=2) == 1
     assert await log.prune(conn, datetime.now(UTC) - timedelta(days=30), batch=2) == 0
     assert [e.event_id for e in await log.read_after(conn, 0, Audience(HUNAN))] == kept
+
+
+async def test_finished_deliveries_older_than_the_retention_are_pruned(conn: Connection) -> None:
+    subscription = UUID(int=0x5B)
+    await conn.execute(
+        """INSERT INTO subscriptions (id, client_id, province, everything, url, types, provinces,
+               status, secret, log_cursor, version, created_at, updated_at)
+           VALUES ($1, 'c', '430000', false, 'https://hr.example.cn/hook', '{}', '{}',
+                   'active', 'sealed', 0, 1, now(), now())""",
+        subscription,
+    )
+    for state, age in [("delivered", 40), ("failed", 40), ("pending", 40), ("delivered", 1)]:
+        await conn.execute(
+            """INSERT INTO webhook_deliveries
+                   (subscription_id, position, event_id, subject, state, next_attempt_at,
+                    created_at)
+               VALUES ($1, 1, 'e', 's', $2, now(), now() - make_interval(days => $3))""",
+            subscription,
+            state,
+            age,
+        )
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    assert await deliveries.prune_finished(conn, cutoff) == 2
+    kept = await conn.fetch("SELECT state FROM webhook_deliveries ORDER BY id")
+    assert [r["state"] for r in kept] == ["pending", "delivered"]

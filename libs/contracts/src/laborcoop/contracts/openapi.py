@@ -69,6 +69,24 @@ def at_least_one_of(*fields: str) -> Callable[[dict[str, Any]], None]:
     return extra
 
 
+def exactly_one_of(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` of a model that needs exactly one of ``fields``, present and not
+    null: their schemas without the ``null`` branch, and a ``oneOf`` with one branch per field
+    requiring it and none of the others."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        never_null(*fields)(schema)
+        schema["oneOf"] = [
+            {
+                "required": [name],
+                "not": {"anyOf": [{"required": [other]} for other in fields if other != name]},
+            }
+            for name in fields
+        ]
+
+    return extra
+
+
 def never_null(*fields: str) -> Callable[[dict[str, Any]], None]:
     """``json_schema_extra`` of a patch whose ``fields`` may be absent but not null: their
     schemas without the ``null`` branch (the model refuses null for them)."""

@@ -362,3 +362,18 @@ async def deliveries(
         limit,
     )
     return [Delivery(**dict(r)) for r in rows]
+
+
+async def prune_finished(conn: Connection, created_before: datetime, *, batch: int = 10_000) -> int:
+    """Delete webhook deliveries done with (delivered or given up) and older than the log's
+    retention, at most ``batch``: the delivery log reaches back as far as the event log."""
+    deleted: int = await conn.fetchval(
+        """WITH old AS (SELECT id FROM webhook_deliveries
+                        WHERE state <> 'pending' AND created_at < $1 ORDER BY id LIMIT $2),
+                gone AS (DELETE FROM webhook_deliveries d USING old
+                         WHERE d.id = old.id RETURNING 1)
+           SELECT count(*) FROM gone""",
+        created_before,
+        batch,
+    )
+    return deleted

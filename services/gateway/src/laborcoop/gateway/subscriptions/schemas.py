@@ -1,12 +1,13 @@
 """The subscriptions API models. Requests reject unknown fields."""
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from laborcoop.common.inputs import ApiModel
+from laborcoop.contracts.openapi import exactly_one_of
 from laborcoop.contracts.provinces import ProvinceCode
 from laborcoop.gateway.subscriptions.repository import Delivery, Subscription
 from laborcoop.gateway.subscriptions.safety import MAX_URL_LENGTH
@@ -54,19 +55,31 @@ class SubscriptionPatch(ApiModel):
     provinces: Provinces | None = None
 
 
+_REPLAY_STARTS: Final = ("since", "after_event_id")
+
+
 class ReplayIn(ApiModel):
-    """Exactly one of ``since`` or ``after_event_id``."""
+    """Exactly one of ``since`` or ``after_event_id`` (the document says so: ``oneOf``)."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(*_REPLAY_STARTS))
 
     since: AwareDatetime | None = Field(
         default=None, description="Re-deliver the events logged at or after this time"
     )
     after_event_id: str | None = Field(
-        default=None, max_length=100, description="Re-deliver the events after this one"
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Re-deliver the events after this one",
     )
 
     @model_validator(mode="after")
     def _one_start(self) -> Self:
-        if (self.since is None) == (self.after_event_id is None):
+        given = [name for name in _REPLAY_STARTS if name in self.model_fields_set]
+        for name in given:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} must not be null: leave it out")
+        if len(given) != 1:
             raise ValueError("give exactly one of since or after_event_id")
         return self
 
