@@ -39,13 +39,13 @@ from laborcoop.contracts.codes import (
     PartyRole,
     PlacementStatus,
 )
-from laborcoop.contracts.corridors import corridor, corridors_of
 from laborcoop.contracts.envelope import CloudEvent
 from laborcoop.contracts.events import EventPayload, new_event, spec_for
 from laborcoop.contracts.placements import DemandPosted, PlacementProposed, WorkerRegistered
 from laborcoop.gateway.app import SPEC
 from laborcoop.gateway.projections import BRAND_VIEW
 from laborcoop.gateway.settings import GatewaySettings
+from laborcoop.gateway.views.projections import agreement_row
 from laborcoop.gateway.views.rebuild import TABLES, rebuild_views
 from laborcoop.testing import Stack, settings_for
 from laborcoop.testing.databases import Databases
@@ -246,26 +246,10 @@ def _row(event: CloudEvent, payload: EventPayload) -> tuple[str, tuple[Any, ...]
         case BrandRegistered():
             kept = BRAND_VIEW.kept(payload)
             return "brand_view", (s, *(kept.get(c) for c in BRAND_VIEW.keeps), v, t)
-        case AgreementDrafted(terms=terms):
-            return "agreement_view", (
-                s,
-                "draft",
-                terms.kind.value,
-                terms.title,
-                terms.initiator,
-                [p.province for p in terms.parties],
-                [a.value for a in terms.areas],
-                list(terms.linked_brands),
-                sorted({corridor(x.origin, x.destination) for x in terms.targets}),
-                corridors_of(terms),
-                terms.effective_from,
-                terms.effective_to,
-                payload.revision,
-                json.dumps(terms.model_dump(mode="json"), ensure_ascii=False),
-                v,
-                t,
-                t,
-            )
+        case AgreementDrafted():
+            row = agreement_row(event, payload.copy_change())
+            terms_json = json.dumps(row[13], ensure_ascii=False)
+            return "agreement_view", (UUID(event.subject), *row[1:13], terms_json, v, t, t)
         case DemandPosted():
             d = payload
             return "demand_view", (

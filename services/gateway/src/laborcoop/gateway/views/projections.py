@@ -162,12 +162,11 @@ WHERE a.version < EXCLUDED.version
 """
 
 
-async def _write_terms(conn: Connection, event: CloudEvent, stand: TermsStand) -> None:
-    """The terms ``event`` carries become the row's, with their status (inserting the row if it
-    is missing: the terms are the whole agreement)."""
+def agreement_row(event: CloudEvent, stand: TermsStand) -> tuple[Any, ...]:
+    """The values of an ``agreement_view`` row holding the terms ``event`` carries, in the
+    column order of its insert (``updated_at`` last, ``created_at`` before it)."""
     terms = stand.terms
-    await conn.execute(
-        _WRITE_TERMS,
+    return (
         event.subject,
         stand.status.value,
         terms.kind.value,
@@ -185,6 +184,12 @@ async def _write_terms(conn: Connection, event: CloudEvent, stand: TermsStand) -
         event.version,
         event.time,
     )
+
+
+async def _write_terms(conn: Connection, event: CloudEvent, stand: TermsStand) -> None:
+    """The terms ``event`` carries become the row's, with their status (inserting the row if it
+    is missing: the terms are the whole agreement)."""
+    await conn.execute(_WRITE_TERMS, *agreement_row(event, stand))
 
 
 _SIGNATURE: Final = (
