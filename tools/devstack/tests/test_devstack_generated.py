@@ -9,6 +9,7 @@ import pytest
 
 from laborcoop.devstack import cli, config, kafka, launcher, postgres, prereqs
 from laborcoop.devstack.table import SERVICES, by_name
+from laborcoop.gateway.settings import GatewaySettings
 
 REPO = config.REPO_ROOT
 
@@ -109,6 +110,14 @@ def test_services_get_the_stack_and_each_others_urls(tmp_path: Path) -> None:
     assert env["LABORCOOP_REGISTRY_URL"] == "http://127.0.0.1:8301"
     assert "LABORCOOP_GATEWAY_URL" not in env
     assert env["LABORCOOP_AGREEMENTS_DATABASE_URL"].endswith("@127.0.0.1:55432/agreements")
+
+
+def test_the_local_gateway_may_deliver_webhooks_to_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in launcher.service_environment(stack(tmp_path)).items():
+        monkeypatch.setenv(name, value)
+    assert GatewaySettings().webhook_http_hosts == ["127.0.0.1", "localhost"]
 
 
 def test_seed_once_per_data_directory_unless_always(tmp_path: Path) -> None:

@@ -30,11 +30,14 @@ def say(message: str) -> None:
 
 
 def service_environment(config: StackConfig) -> dict[str, str]:
-    """What the services read: development mode, the stack's coordinates, each other's URLs."""
+    """What the services read: development mode, the stack's coordinates, each other's URLs,
+    and webhooks to a receiver on this machine over plain http (a partner's developer trying
+    them; every other target must be https to a public address)."""
     env = {
         "LABORCOOP_ENVIRONMENT": "development",
         "LABORCOOP_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "LABORCOOP_JWKS_FILE": str(config.stack_dir / "keys" / "jwks.json"),
+        "LABORCOOP_WEBHOOK_HTTP_HOSTS": '["127.0.0.1", "localhost"]',
     }
     for service in SERVICES:
         upper = service.name.upper()
