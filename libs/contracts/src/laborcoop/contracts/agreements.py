@@ -5,6 +5,7 @@ for events of a draft that was never proposed, which name only the initiator. ``
 the agreement's terms: 1 for the original, +1 for each amendment adopted or under signature.
 """
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -215,3 +216,18 @@ AGREEMENT_EVENTS: tuple[type[AgreementEvent], ...] = (
     AgreementTerminated,
 )
 """Every event type of the agreements topic."""
+
+
+def awaited(
+    status: AgreementStatus,
+    parties: Sequence[str],
+    signed: Collection[str],
+    *,
+    amendment_pending: bool,
+) -> list[str]:
+    """The parties, in their order, yet to sign what is under signature (a proposal, or an
+    amendment of an agreement in force); none when nothing is. ``signed``: who signed it so far.
+    The agreements service's record and the gateway's list both answer it as ``awaiting``."""
+    if status != AgreementStatus.PROPOSED and not amendment_pending:
+        return []
+    return [p for p in parties if p not in signed]

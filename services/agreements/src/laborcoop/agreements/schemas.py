@@ -10,7 +10,7 @@ from laborcoop.agreements.domain import Agreement
 from laborcoop.common.auth import Principal
 from laborcoop.common.inputs import ApiModel, CalendarDate, NfcText
 from laborcoop.common.values import TEXT, Count, Distinct, Reason, Yuan
-from laborcoop.contracts.agreements import Terms
+from laborcoop.contracts.agreements import Terms, awaited
 from laborcoop.contracts.codes import (
     AgreementKind,
     AgreementStatus,
@@ -161,8 +161,11 @@ class AgreementOut(ApiModel):
     def of(cls, a: Agreement, viewer: Principal | None = None) -> "AgreementOut":
         """The agreement as ``viewer`` may see it: an amendment under signature and who signed
         it are shown to the parties only (None: the caller acted as a party)."""
-        pending = a.status == AgreementStatus.PROPOSED or a.amendment is not None
         private = a.amendment is not None and viewer is not None and not a.is_party(viewer)
+        collecting = a.amendment_signatures if a.amendment is not None else a.signatures
+        pending = awaited(
+            a.status, a.parties, collecting, amendment_pending=a.amendment is not None
+        )
         return cls(
             id=a.id,
             status=a.status,
@@ -171,7 +174,7 @@ class AgreementOut(ApiModel):
             amendment=None if private else a.amendment,
             signatures=_listed(a.signatures),
             amendment_signatures=[] if private else _listed(a.amendment_signatures),
-            awaiting=a.unsigned() if pending and not private else [],
+            awaiting=[] if private else pending,
             version=a.version,
             created_at=a.created_at,
             updated_at=a.updated_at,

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from laborcoop.common.inputs import ApiModel
 from laborcoop.common.pagination import Page
-from laborcoop.contracts.agreements import Terms
+from laborcoop.contracts.agreements import Terms, awaited
 from laborcoop.contracts.codes import (
     AgreementKind,
     AgreementStatus,
@@ -83,9 +83,13 @@ class AgreementItem(ApiModel):
         private = amendment is not None and not any(viewer.is_province(p) for p in parties)
         signatures = _signatures(row["signatures"])
         amendment_signatures = [] if private else _signatures(row["amendment_signatures"])
-        pending = row["status"] == AgreementStatus.PROPOSED or amendment is not None
         collecting = amendment_signatures if amendment is not None else signatures
-        signed = {s.province for s in collecting}
+        pending = awaited(
+            row["status"],
+            parties,
+            {s.province for s in collecting},
+            amendment_pending=amendment is not None,
+        )
         return cls(
             id=row["id"],
             status=row["status"],
@@ -94,7 +98,7 @@ class AgreementItem(ApiModel):
             amendment=None if private else amendment,
             signatures=signatures,
             amendment_signatures=amendment_signatures,
-            awaiting=[p for p in parties if p not in signed] if pending and not private else [],
+            awaiting=[] if private else pending,
             version=row["version"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
