@@ -39,12 +39,26 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """Return a connection to the pool as it is, without asyncpg's reset query.
+
+    asyncpg rolls back an open transaction and drops listeners before calling this either way;
+    its default reset would then send ``RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()``, one more round trip on every request. Nothing here leaves
+    session state on a pooled connection: settings are ``SET LOCAL``, locks
+    ``pg_advisory_xact_lock``, cursors live in transactions, and what needs a session (the
+    relay's leader lock, ``LISTEN``, a rebuild's settings) holds a connection of its own from
+    :func:`connect`. Code that sets session state on a pooled connection breaks this rule.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         server_settings={"application_name": "laborcoop", "timezone": "UTC"},
     )
     assert pool is not None

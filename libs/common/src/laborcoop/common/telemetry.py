@@ -113,9 +113,7 @@ def tracer() -> trace.Tracer:
 
 def current_traceparent() -> str | None:
     """The ``traceparent`` of the active span, if any (stored with outbox rows)."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    return traceparent_of(trace.get_current_span())
 
 
 def traceparent_of(span: trace.Span) -> str | None:

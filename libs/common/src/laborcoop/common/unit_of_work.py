@@ -73,6 +73,12 @@ _HISTORY = """INSERT INTO event_history (subject, version, event_id, type, time,
 _OUTBOX = INSERT_OUTBOX.format(
     event_ids="$1", topics="$2", keys="$3", types="$4", values="$5", traceparents="$6"
 )
+# One event (most commands) as plain values: asyncpg encodes six scalars several times faster
+# than six one-element arrays.
+_ONE_HISTORY = """INSERT INTO event_history (subject, version, event_id, type, time, data)
+    VALUES ($1, $2, $3, $4, $5, $6)"""
+_ONE_OUTBOX = """INSERT INTO outbox (event_id, topic, key, event_type, value, traceparent)
+    VALUES ($1, $2, $3, $4, $5, $6)"""
 
 
 def event_writes(settings: ServiceSettings, events: Sequence[CloudEvent]) -> list[Write]:
@@ -89,6 +95,11 @@ def event_writes(settings: ServiceSettings, events: Sequence[CloudEvent]) -> lis
         [e.data for e in events],
     )
     outbox = (c.event_ids, c.topics, c.keys, c.types, c.values, c.traceparents)
+    if len(events) == 1:
+        return [
+            Write(_ONE_HISTORY, tuple(column[0] for column in history)),
+            Write(_ONE_OUTBOX, tuple(column[0] for column in outbox)),
+        ]
     return [Write(_HISTORY, history), Write(_OUTBOX, outbox)]
 
 

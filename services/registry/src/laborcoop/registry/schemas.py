@@ -84,6 +84,7 @@ class BrandAttributesIn(ApiModel):
 
 
 ATTRIBUTES: Final = tuple(BrandAttributesIn.model_fields)
+_ATTRIBUTE_NAMES: Final = set(ATTRIBUTES)
 REQUIRED: Final = tuple(n for n, f in BrandAttributesIn.model_fields.items() if f.is_required())
 _DOMAIN_TYPES: Final = {
     name: TypeAdapter[Any](info.annotation or Any) for name, info in Attributes.model_fields.items()
@@ -118,7 +119,9 @@ class BrandCreate(BrandAttributesIn, _Province):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_BRAND]})
 
     def attributes(self) -> Attributes:
-        return Attributes(**_attributes_of(self, ATTRIBUTES))
+        # validated from plain values, so lists become tuples and an IndustryIn the contract's
+        # Industry (the cheapest way found: it is on the path of every registration)
+        return Attributes.model_validate(self.model_dump(include=_ATTRIBUTE_NAMES))
 
 
 def _stays(value: object) -> object:
