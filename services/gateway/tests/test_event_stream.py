@@ -21,6 +21,7 @@ from uuid import UUID
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from laborcoop.common.db import connect
 from laborcoop.common.deps import state_of
@@ -472,6 +473,33 @@ async def test_streams_end_at_once_when_the_gateway_shuts_down(serve: Serve) -> 
             await stream.until_end()
             assert stream.ended
         await asyncio.wait_for(asyncio.shield(gateway.task), WAIT_S)
+
+
+OPEN_METRIC = "laborcoop_event_streams_open"
+SENT_METRIC = "laborcoop_event_stream_events_total"
+
+
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_open_streams_and_the_events_sent_are_counted(serve: Serve) -> None:
+    async with serve() as gateway:
+        opened, sent = _sample(OPEN_METRIC), _sample(SENT_METRIC)
+        async with gateway.stream(gateway.tokens.province(HUNAN)) as stream:
+            assert _sample(OPEN_METRIC) == opened + 1
+            await gateway.append([event(1, HUNAN), event(2, HUNAN)])
+            await stream.events(2)
+
+            async def counted() -> bool:
+                return _sample(SENT_METRIC) >= sent + 2
+
+            await eventually(counted)
+
+        async def closed() -> bool:
+            return _sample(OPEN_METRIC) == opened
+
+        await eventually(closed)
 
 
 def test_open_streams_count_per_client_and_refuse_while_draining() -> None:

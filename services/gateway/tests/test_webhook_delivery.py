@@ -16,6 +16,8 @@ from uuid import uuid4
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
 from laborcoop.common.kafka import ensure_topics, new_producer
@@ -256,9 +258,19 @@ async def test_a_restart_in_the_middle_of_a_backlog_loses_nothing(
         assert event["id"] in expected
 
 
+def _disabled(reason: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "laborcoop_webhook_subscriptions_disabled_total", {"reason": reason}
+        )
+        or 0.0
+    )
+
+
 async def test_gone_or_failing_for_too_long_disables_and_an_event_says_so(
     stage_with: StageWith, receivers: Receivers
 ) -> None:
+    disabled_before = {reason: _disabled(reason) for reason in ("gone", "failing")}
     gone_rx = await receivers(answer=lambda _: (410, {}))
     failing_rx = await receivers(answer=lambda _: (500, {}))
     listening_rx = await receivers()
@@ -286,6 +298,10 @@ async def test_gone_or_failing_for_too_long_disables_and_an_event_says_so(
         assert len(gone_rx.requests) == 1  # 410: not retried
         assert failing_now["disabled_reason"] == "failing"
         assert len(failing_rx.requests) >= 2
+        assert {r: _disabled(r) - n for r, n in disabled_before.items()} == {
+            "gone": 1,
+            "failing": 1,
+        }
 
         async def heard() -> list[dict[str, Any]] | None:
             events = verified(listening_rx, listening["secret"])
@@ -336,3 +352,55 @@ async def test_a_paused_subscription_collects_and_delivers_on_resume(
             return ids(receiver.accepted) == {e.id for e in backlog}
 
         await eventually(delivered)
+
+
+def scraped(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The samples of a ``/metrics`` answer, by name and labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_show_the_backlog_while_a_receiver_is_down_and_the_attempts(
+    stage_with: StageWith, receivers: Receivers
+) -> None:
+    """The gauges come from this test's database; the counters are the process's, so their
+    growth is compared."""
+    backlog_key = ("laborcoop_webhook_backlog", (("owner", HUNAN),))
+    age_key = ("laborcoop_webhook_oldest_pending_age_seconds", (("owner", HUNAN),))
+    delivered_key = ("laborcoop_webhook_attempts_total", (("verdict", "delivered"),))
+    retried_key = ("laborcoop_webhook_attempts_total", (("verdict", "retry"),))
+    timed_key = ("laborcoop_webhook_attempt_seconds_count", ())
+    receiver = await receivers()
+    async with stage_with() as stage, stage.gateway() as client:
+
+        async def metrics() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            answer = await client.get("/metrics")
+            assert answer.status_code == 200
+            return scraped(answer.text)
+
+        before = await metrics()
+        await stage.subscribe(stage.tokens.province(HUNAN), receiver.url)
+        await stage.subscribe(stage.tokens.province(GUANGDONG), receiver.url)
+        await receiver.stop()  # down: connections refused, every attempt retried
+        await stage.publish(_backlog(5))
+
+        async def backlogged() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+            now = await metrics()
+            tried = now.get(retried_key, 0) > before.get(retried_key, 0)
+            return now if now.get(backlog_key) == 5 and now.get(age_key, 0) > 0 and tried else None
+
+        during = await eventually(backlogged)
+        assert ("laborcoop_webhook_backlog", (("owner", GUANGDONG),)) not in during
+        assert during[("laborcoop_webhook_subscriptions", (("status", "active"),))] == 2
+        await receiver.start()
+
+        async def drained() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+            now = await metrics()
+            return now if backlog_key not in now and len(receiver.accepted) == 5 else None
+
+        after = await eventually(drained, timeout=60)
+        assert after[delivered_key] - before.get(delivered_key, 0) >= 5
+        assert after[timed_key] - before.get(timed_key, 0) >= 6

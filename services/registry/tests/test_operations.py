@@ -1,6 +1,7 @@
 """The operations endpoints every service serves: health, readiness, metrics."""
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from laborcoop.common.deps import state_of
@@ -34,3 +35,21 @@ async def test_readiness_fails_while_migrations_are_pending(
     assert answer.status_code == 503
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["checks"]["migrations"] == "1 pending"
+
+
+async def test_metrics_answer_when_the_database_cannot(
+    client: httpx.AsyncClient, registry_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrape while PostgreSQL is away still gets the request and process metrics (the
+    gauges read from the database keep their last values)."""
+    relay = state_of(registry_app).workers.relay
+    assert relay is not None
+
+    async def unreachable() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(relay, "report_backlog", unreachable)
+    answer = await client.get("/metrics")
+    assert answer.status_code == 200
+    assert "laborcoop_http_requests_total" in answer.text
+    assert "process_cpu_seconds_total" in answer.text

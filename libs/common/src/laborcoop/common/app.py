@@ -121,7 +121,7 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
-    for router in [operations_router(spec.migration_package), *spec.routers]:
+    for router in [operations_router(spec.migration_package, spec.gauges), *spec.routers]:
         use_json_routes(router)  # strict JSON bodies: 415, and 422 for deep or ambiguous JSON
         app.include_router(router)
     install_middleware(app, settings, admission=spec.admission)

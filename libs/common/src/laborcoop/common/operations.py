@@ -4,16 +4,32 @@ Readiness depends on the database and the migrations only, never on Kafka (ADR 0
 outbox keeps events while the broker is away, so the API stays useful.
 """
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from laborcoop.common import migrations
+from laborcoop.common.db import Pool
 from laborcoop.common.deps import state_of
 from laborcoop.common.errors import problem_response
 
+log = logging.getLogger(__name__)
 
-def operations_router(migration_package: str) -> APIRouter:
+GAUGES_TIMEOUT_S: Final = 2.0
+"""How long a scrape waits for the gauges read from the database before answering without them."""
+
+Gauges = Callable[[Pool], Awaitable[None]]
+
+
+def operations_router(migration_package: str, gauges: Gauges | None = None) -> APIRouter:
+    """The operations routes; ``gauges`` (``ServiceSpec.gauges``) sets the service's own gauges
+    before each scrape."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="The process is alive")
@@ -34,12 +50,24 @@ def operations_router(migration_package: str) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus_metrics(request: Request) -> Response:
-        relay = state_of(request.app).workers.relay
-        if relay is not None:
-            await relay.report_backlog()
+        await _set_gauges(request.app, gauges)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _set_gauges(app: FastAPI, gauges: Gauges | None) -> None:
+    """The gauges read from the database, refreshed; when it cannot answer in time, the scrape
+    goes on with their last values (the HTTP and process metrics matter most then)."""
+    state = state_of(app)
+    try:
+        async with asyncio.timeout(GAUGES_TIMEOUT_S):
+            if state.workers.relay is not None:
+                await state.workers.relay.report_backlog()
+            if gauges is not None:
+                await gauges(state.pool)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        log.warning("metrics read from the database not refreshed", extra={"error": repr(error)})
 
 
 async def _readiness(app: FastAPI, migration_package: str) -> dict[str, str]:

@@ -79,6 +79,10 @@ class ServiceSpec(Generic[S, U]):
     limit and the routes see it, inside the metrics and the trace context (its refusals are
     counted and traced): the gateway's rate limit and disabled clients. It finds what it needs in
     the app's state (``scope["app"]``), which the lifespan has built."""
+    gauges: Callable[[Pool], Awaitable[None]] | None = None
+    """Sets the service's own gauges from its database before ``/metrics`` answers (the
+    gateway: webhook backlog and subscriptions), as the outbox gauges are set; every replica
+    reports the same values."""
     openapi: Callable[[FastAPI, dict[str, Any]], dict[str, Any]] | None = None
     """The app's OpenAPI document made from the one FastAPI generates from its routes, when it
     says more than they do (the gateway: also every route it forwards). Called once, when the

@@ -3,6 +3,7 @@
 from laborcoop.common.app import app_factory
 from laborcoop.common.auth import KeySet
 from laborcoop.common.spec import ServiceContext, ServiceSpec
+from laborcoop.gateway import metrics
 from laborcoop.gateway.admission import Admission, AdmissionMiddleware
 from laborcoop.gateway.api import router
 from laborcoop.gateway.events import log as event_log
@@ -156,6 +157,7 @@ SPEC = ServiceSpec(
     own_keys=own_keys,
     check=before_serving,
     admission=AdmissionMiddleware,
+    gauges=metrics.set_gauges,  # webhook backlog and subscriptions, read on each scrape
     openapi=public_document,  # its own routes and every route it forwards
 )
 

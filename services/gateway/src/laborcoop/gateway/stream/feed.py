@@ -28,6 +28,7 @@ from typing import Any, Final
 import asyncpg
 
 from laborcoop.common.db import Pool
+from laborcoop.gateway import metrics
 from laborcoop.gateway.events import log as event_log
 from laborcoop.gateway.events.log import LoggedEvent
 from laborcoop.gateway.events.wakeup import LogWakeup
@@ -110,6 +111,7 @@ class Feed:
                     return
                 for event in batch:
                     yield event_frame(event)
+                    metrics.STREAM_EVENTS.inc()
                 if batch:
                     sent_at = clock()
                 if not more:

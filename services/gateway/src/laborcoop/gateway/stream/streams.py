@@ -16,6 +16,8 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+from laborcoop.gateway import metrics
+
 
 @dataclass(eq=False)
 class Held:
@@ -52,11 +54,13 @@ class OpenStreams:
         held = Held(client_id)
         self._held.add(held)
         self._counts[client_id] += 1
+        metrics.STREAMS_OPEN.inc()
         return held
 
     def close(self, held: Held) -> None:
         if held in self._held:
             self._held.remove(held)
+            metrics.STREAMS_OPEN.dec()
             self._counts[held.client_id] -= 1
             if not self._counts[held.client_id]:
                 del self._counts[held.client_id]

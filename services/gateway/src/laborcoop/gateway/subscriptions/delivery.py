@@ -29,6 +29,7 @@ from laborcoop.common.spec import ServiceContext
 from laborcoop.common.unit_of_work import event_writes
 from laborcoop.contracts.events import new_event
 from laborcoop.contracts.subscriptions import DisabledReason, SubscriptionDisabled
+from laborcoop.gateway import metrics
 from laborcoop.gateway.events import log as event_log
 from laborcoop.gateway.events.wakeup import LogWakeup
 from laborcoop.gateway.settings import GatewaySettings
@@ -193,7 +194,7 @@ class WebhookWorker:
 
     async def _send(self, delivery: Claimed) -> Attempt:
         if delivery.envelope is None:
-            return Attempt(None, 0, PRUNED)
+            return Attempt(None, 0, PRUNED, sent=False)
         try:
             live = self._webhooks.live_secrets(
                 delivery.subscription_id,
@@ -202,7 +203,7 @@ class WebhookWorker:
                 delivery.previous_secret_until,
             )
         except SecretUnreadable as exc:
-            return Attempt(None, 0, f"secret unreadable: {exc}")
+            return Attempt(None, 0, f"secret unreadable: {exc}", sent=False)
         body = delivery.envelope.encode()
         return await self._webhooks.send(delivery.url, delivery.event_id, body, live)
 
@@ -239,6 +240,7 @@ class WebhookWorker:
             outcome, verdict = outcome_of(policy, claim_id, delivery, attempt, now)
             outcomes.append(outcome)
             verdicts[verdict].add(delivery.subscription_id)
+            _count(attempt, verdict)
         gone = verdicts[Verdict.GONE]
         failed = verdicts[Verdict.RETRY] | verdicts[Verdict.GIVE_UP] | gone
         async with self._pool.acquire() as conn, conn.transaction():
@@ -252,6 +254,12 @@ class WebhookWorker:
                     await disable(conn, self._settings, subscription, "gone", now, GONE)
                 elif policy.should_disable(subscription.failing_since, now):
                     await disable(conn, self._settings, subscription, "failing", now, None)
+
+
+def _count(attempt: Attempt, verdict: Verdict) -> None:
+    metrics.WEBHOOK_ATTEMPTS.labels(verdict).inc()
+    if attempt.sent:
+        metrics.WEBHOOK_ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000)
 
 
 def outcome_of(
@@ -298,6 +306,7 @@ async def disable(
     )
     if version is None:
         return
+    metrics.SUBSCRIPTIONS_DISABLED.labels(reason).inc()
     event = new_event(
         SubscriptionDisabled(
             subscription_id=subscription.id,

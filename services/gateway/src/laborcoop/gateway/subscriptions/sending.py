@@ -28,6 +28,8 @@ class Attempt:
     latency_ms: int
     error: str | None
     retry_after_s: float | None = None
+    sent: bool = True
+    """False when nothing went to the receiver (the event pruned, the secret unreadable)."""
 
     @property
     def delivered(self) -> bool:
