@@ -1,10 +1,12 @@
 """The claim of due deliveries on a real database: replicas claiming at once take different
 rows, a leased row is not claimed again until its lease ends (then it is, by whoever comes), a
 late outcome of a lost claim changes nothing, and the next event of a subject waits for the
-previous one while other subjects go on."""
+previous one while other subjects go on, and a subscription has no more attempts under way than
+its share, over all replicas, while the others are served."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -77,9 +79,12 @@ async def _fanned_out(pool: Pool, subscription: Subscription) -> int:
         return await repository.fan_out(conn, subscription, await log.head(conn), 1000, NOW)
 
 
-async def _claim(pool: Pool, claim: UUID, now: datetime, limit: int = 100) -> list[str]:
+async def _claim(
+    pool: Pool, claim: UUID, now: datetime, limit: int = 100, per_subscription: int = 1000
+) -> list[str]:
     async with pool.acquire() as conn:
-        return [c.event_id for c in await repository.claim(conn, claim, now, LEASE, limit)]
+        claimed = await repository.claim(conn, claim, now, LEASE, limit, per_subscription)
+        return [c.event_id for c in claimed]
 
 
 def _delivered(delivery_id: int, claim: UUID) -> Outcome:
@@ -146,3 +151,47 @@ async def test_a_paused_subscription_is_not_claimed(pool: Pool) -> None:
     assert await _claim(pool, uuid4(), NOW) == []
     await pool.execute("UPDATE subscriptions SET status = 'active'")
     assert len(await _claim(pool, uuid4(), NOW)) == 2
+
+
+async def test_a_subscription_has_at_most_its_share_of_attempts_under_way(pool: Pool) -> None:
+    subscription = await _subscription(pool)
+    await _logged(pool, [uuid4() for _ in range(10)])
+    await _fanned_out(pool, subscription)
+    claim = uuid4()
+    first = await _claim(pool, claim, NOW, per_subscription=3)
+    assert len(first) == 3
+    assert await _claim(pool, uuid4(), NOW, per_subscription=3) == []  # three under way
+    delivery_id = await pool.fetchval(
+        "SELECT id FROM webhook_deliveries WHERE event_id = $1", first[0]
+    )
+    async with pool.acquire() as conn:
+        await repository.record(conn, NOW, [_delivered(delivery_id, claim)])
+    assert len(await _claim(pool, uuid4(), NOW, per_subscription=3)) == 1  # one slot freed
+    # four leases ran out (their process died): under way no more, a full share is claimed
+    assert len(await _claim(pool, uuid4(), NOW + LEASE, per_subscription=3)) == 3
+
+
+async def test_replicas_claiming_at_once_keep_to_the_share(pool: Pool) -> None:
+    subscription = await _subscription(pool)
+    await _logged(pool, [uuid4() for _ in range(20)])
+    await _fanned_out(pool, subscription)
+    claims = await asyncio.gather(
+        *(_claim(pool, uuid4(), NOW, 10, per_subscription=4) for _ in range(3))
+    )
+    taken = [event_id for claimed in claims for event_id in claimed]
+    assert len(taken) == len(set(taken)) <= 4
+    assert len(taken) >= 1
+
+
+async def test_a_subscription_with_a_backlog_does_not_hold_back_another(pool: Pool) -> None:
+    behind = await _subscription(pool)
+    await _logged(pool, [uuid4() for _ in range(10)])
+    await _fanned_out(pool, behind)  # ten older rows
+    async with pool.acquire() as conn:
+        head = await log.head(conn)
+    other = replace(await _subscription(pool), log_cursor=head)  # subscribed after them
+    newer = await _logged(pool, [uuid4(), uuid4()])
+    await _fanned_out(pool, other)
+    taken = await _claim(pool, uuid4(), NOW, 6, per_subscription=3)
+    assert len(taken) == 5
+    assert set(newer) < set(taken)

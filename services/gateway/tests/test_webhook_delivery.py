@@ -404,3 +404,41 @@ async def test_metrics_show_the_backlog_while_a_receiver_is_down_and_the_attempt
         after = await eventually(drained, timeout=60)
         assert after[delivered_key] - before.get(delivered_key, 0) >= 5
         assert after[timed_key] - before.get(timed_key, 0) >= 6
+
+
+def most_at_once(received: list[Any], answer_s: float) -> int:
+    """The most requests a receiver that takes ``answer_s`` to answer had under way at once."""
+    edges = sorted(
+        [(r.at - answer_s, 1) for r in received] + [(r.at, -1) for r in received],
+        key=lambda edge: (edge[0], edge[1]),
+    )
+    under_way = most = 0
+    for _, change in edges:
+        under_way += change
+        most = max(most, under_way)
+    return most
+
+
+async def test_a_slow_receiver_has_its_share_of_attempts_and_the_others_go_on(
+    stage_with: StageWith, receivers: Receivers
+) -> None:
+    slow = await receivers(delay_s=0.5)
+    fast = await receivers()
+    backlog = _backlog(12)  # twelve subjects: each could be attempted at once
+    shares = {"webhook_max_in_flight": 6, "webhook_max_in_flight_per_subscription": 2}
+    async with stage_with(**shares) as stage, stage.gateway():
+        await stage.subscribe(stage.tokens.province(HUNAN), slow.url)
+        await stage.subscribe(stage.tokens.province(HUNAN), fast.url)
+        await stage.publish(backlog)
+
+        async def fast_done() -> bool:
+            return len(fast.accepted) == len(backlog)
+
+        await eventually(fast_done, timeout=30)
+        assert len(slow.requests) < len(backlog)  # still working through its share
+
+        async def slow_done() -> bool:
+            return len(slow.accepted) == len(backlog)
+
+        await eventually(slow_done, timeout=30)
+    assert most_at_once(slow.requests, 0.5) <= 2

@@ -151,7 +151,12 @@ class WebhookWorker:
         claim_id = uuid4()
         async with self._pool.acquire() as conn:
             claimed = await repository.claim(
-                conn, claim_id, self._webhooks.clock(), self._webhooks.lease, wanted
+                conn,
+                claim_id,
+                self._webhooks.clock(),
+                self._webhooks.lease,
+                wanted,
+                self._settings.webhook_max_in_flight_per_subscription,
             )
         for delivery in claimed:
             self._free -= 1

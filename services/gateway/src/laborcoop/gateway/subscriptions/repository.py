@@ -217,25 +217,47 @@ class Claimed:
 
 
 async def claim(
-    conn: Connection, claim_id: UUID, now: datetime, lease: timedelta, limit: int
+    conn: Connection,
+    claim_id: UUID,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    per_subscription: int,
 ) -> list[Claimed]:
     """Up to ``limit`` due deliveries of active subscriptions, each the oldest pending one of its
     subscription and subject; each is leased (due again only after ``lease``) to ``claim_id``.
-    ``SKIP LOCKED``: replicas claiming at once take different rows. Among rows due at once the
-    oldest events come first, so the subscriptions of one fan-out pass are served side by side
-    (not one receiver's whole share, then the next's)."""
+    A subscription gets no more than ``per_subscription`` attempts at once, counting the rows
+    already leased (by any process) whose lease is running. ``SKIP LOCKED``: replicas claiming
+    at once take different rows, and the rows another replica has just taken are among the
+    ``per_subscription`` first of their subscription, so the cap holds across replicas too.
+    Among rows due at once the oldest events come first, so the subscriptions of one fan-out
+    pass are served side by side (not one receiver's whole share, then the next's)."""
     rows = await conn.fetch(
-        """WITH due AS (
+        """WITH in_flight AS (
+               SELECT subscription_id, count(*) AS n FROM webhook_deliveries
+               WHERE state = 'pending' AND claim IS NOT NULL AND next_attempt_at > $1
+               GROUP BY subscription_id),
+           candidate AS (
+               SELECT c.id FROM subscriptions s
+               LEFT JOIN in_flight f ON f.subscription_id = s.id
+               CROSS JOIN LATERAL (
+                   SELECT d.id FROM webhook_deliveries d
+                   WHERE d.subscription_id = s.id AND d.state = 'pending'
+                     AND d.next_attempt_at <= $1
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                     WHERE e.subscription_id = d.subscription_id
+                                       AND e.subject = d.subject AND e.state = 'pending'
+                                       AND e.id < d.id)
+                   ORDER BY d.next_attempt_at, d.position, d.id
+                   LIMIT greatest($5 - coalesce(f.n, 0), 0)) c
+               WHERE s.status = 'active'),
+           due AS (
                SELECT d.id FROM webhook_deliveries d
-               JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
-               WHERE d.state = 'pending' AND d.next_attempt_at <= $1
-                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                 WHERE e.subscription_id = d.subscription_id
-                                   AND e.subject = d.subject AND e.state = 'pending'
-                                   AND e.id < d.id)
+               WHERE d.id IN (SELECT id FROM candidate)
+                 AND d.state = 'pending' AND d.next_attempt_at <= $1
                ORDER BY d.next_attempt_at, d.position, d.id
                LIMIT $4
-               FOR UPDATE OF d SKIP LOCKED)
+               FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries d
            SET next_attempt_at = $1 + $3::interval, attempts = d.attempts + 1, claim = $2
            FROM due, subscriptions s
@@ -248,6 +270,7 @@ async def claim(
         claim_id,
         lease,
         limit,
+        per_subscription,
     )
     return [Claimed(**dict(r)) for r in rows]
 

@@ -69,6 +69,13 @@ class WebhookSettings(BaseModel):
         description="Delivery attempts each gateway process makes at once (over every "
         "subscription; events of one subject of one subscription are never attempted at once).",
     )
+    webhook_max_in_flight_per_subscription: int = Field(
+        default=8,
+        ge=1,
+        description="Delivery attempts to one subscription at once, over every gateway process "
+        "(leased deliveries counted from the database): a slow or failing receiver holds at "
+        "most this many of the attempt slots, so the other subscribers are served meanwhile.",
+    )
     webhook_claim_batch: int = Field(
         default=100,
         ge=1,
