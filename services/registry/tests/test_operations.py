@@ -1,11 +1,16 @@
 """The operations endpoints every service serves: health, readiness, metrics."""
 
+from uuid import uuid4
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from laborcoop.common import cli
 from laborcoop.common.deps import state_of
-from laborcoop.testing import Tokens
+from laborcoop.registry.app import SPEC
+from laborcoop.registry.settings import RegistrySettings
+from laborcoop.testing import Stack, Tokens
 
 
 async def test_health_readiness_and_metrics(
@@ -53,3 +58,22 @@ async def test_metrics_answer_when_the_database_cannot(
     assert answer.status_code == 200
     assert "laborcoop_http_requests_total" in answer.text
     assert "process_cpu_seconds_total" in answer.text
+
+
+def test_a_command_that_cannot_open_the_database_says_so_in_one_line(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a traceback: an operator (or a Job's log) reads one line, without the URL."""
+    absent = stack.dsn(f"absent_{uuid4().hex[:8]}")
+    monkeypatch.setenv("LABORCOOP_REGISTRY_DATABASE_URL", absent)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(SPEC, RegistrySettings, default_port=8000, argv=["migrate"])
+    assert str(ended.value).startswith("migrate: cannot open the database: database")
+    assert "absent_" in str(ended.value)  # the database's complaint names it
+    assert stack.pg_password not in str(ended.value)
+    unreachable = "postgresql://laborcoop:secret-word@127.0.0.1:1/x"
+    monkeypatch.setenv("LABORCOOP_REGISTRY_DATABASE_URL", unreachable)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(SPEC, RegistrySettings, default_port=8000, argv=["migrate"])
+    assert str(ended.value).startswith("migrate: ")
+    assert "secret-word" not in str(ended.value)

@@ -11,7 +11,9 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
+
+import asyncpg
 
 from laborcoop.common import dlq, migrations, serving
 from laborcoop.common.app import create_service_app
@@ -163,14 +165,40 @@ def main(
     configure_tracing(
         settings.service_name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
     )
+    if args.command == "serve":
+        _serve(spec, settings, args)
+        return
     match args.command:
-        case "serve":
-            _serve(spec, settings, args)
         case "migrate":
-            asyncio.run(_migrate_command(spec, settings))
+            command = _migrate_command(spec, settings)
         case "dlq":
-            asyncio.run(_dead_letters(settings, args))
+            command = _dead_letters(settings, args)
         case "relay" | "consume":
-            asyncio.run(_workers(settings, spec, relay=args.command == "relay"))
+            command = _workers(settings, spec, relay=args.command == "relay")
         case name:
-            asyncio.run(extra[name].run(settings, args))
+            command = extra[name].run(settings, args)
+    _run(args.command, command)
+
+
+DATABASE_REFUSED: Final = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+)
+"""What opening the database raises when it is absent or refuses the credentials."""
+
+
+def _run(name: str, command: Awaitable[None]) -> None:
+    """Run a command; one that cannot reach or open the database (or another address, or a
+    file) ends with one line saying so, not a traceback. The line holds the error only, never
+    the database URL or its password."""
+
+    async def run() -> None:
+        await command
+
+    try:
+        asyncio.run(run())
+    except DATABASE_REFUSED as error:
+        raise SystemExit(f"{name}: cannot open the database: {error}") from None
+    except OSError as error:  # refused or unresolvable addresses, unreadable files
+        raise SystemExit(f"{name}: {error}") from None

@@ -293,6 +293,28 @@ async def webhook_key(settings: GatewaySettings, args: argparse.Namespace) -> No
     print(new_webhook_key())
 
 
+async def reseal_webhook_secrets(
+    context: ServiceContext[GatewaySettings], uses: GatewayUses, args: argparse.Namespace
+) -> None:
+    """Seal every webhook secret under ``LABORCOOP_WEBHOOK_SECRET_KEY`` (the keys of
+    ``LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS`` open the older ones); prints what it did as one
+    JSON line, and fails naming the subscriptions no key opens."""
+    done = await uses.webhooks.reseal_secrets(context.pool)
+    _print({"resealed": done.resealed, "already_current": done.current})
+    if done.unreadable:
+        names = ", ".join(str(subscription) for subscription in done.unreadable)
+        raise SystemExit(
+            f"reseal-webhook-secrets: no configured key opens the secret of {names}: add the "
+            "key that sealed it to LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS, or have these "
+            "subscriptions rotate their secret"
+        )
+
+
+RESEAL_WEBHOOK_SECRETS = cli.service_command(
+    SPEC,
+    "seal every webhook secret under the current LABORCOOP_WEBHOOK_SECRET_KEY",
+    reseal_webhook_secrets,
+)
 WEBHOOK_KEY = cli.ExtraCommand(
     "print a new key sealing the webhook secrets (LABORCOOP_WEBHOOK_SECRET_KEY)", webhook_key
 )
@@ -307,6 +329,7 @@ def main() -> None:
             "clients": CLIENTS,
             "signing-key": SIGNING_KEY,
             "webhook-key": WEBHOOK_KEY,
+            "reseal-webhook-secrets": RESEAL_WEBHOOK_SECRETS,
             "rebuild-views": REBUILD_VIEWS,
             "demo-clients": DEMO_CLIENTS,
             "dev-keys": cli.ExtraCommand("create a local signing key and JWKS file", dev_keys),

@@ -125,6 +125,37 @@ async def of_client(
     return [_subscription(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A subscription's sealed secrets."""
+
+    id: UUID
+    secret: str
+    previous_secret: str | None
+
+
+async def sealed_page(conn: Connection, after: UUID | None, limit: int) -> list[Sealed]:
+    """The sealed secrets of up to ``limit`` subscriptions after ``after`` in id order, locked
+    (a rotation of one of them waits for the transaction)."""
+    rows = await conn.fetch(
+        """SELECT id, secret, previous_secret FROM subscriptions
+           WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2 FOR UPDATE""",
+        after,
+        limit,
+    )
+    return [Sealed(**dict(r)) for r in rows]
+
+
+async def set_sealed(conn: Connection, sealed: Sealed) -> None:
+    """The same secrets, sealed anew (the subscription does not change: no new version)."""
+    await conn.execute(
+        "UPDATE subscriptions SET secret = $2, previous_secret = $3 WHERE id = $1",
+        sealed.id,
+        sealed.secret,
+        sealed.previous_secret,
+    )
+
+
 async def load(conn: Reader, subscription_id: UUID, *, lock: bool = False) -> Subscription | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE id = $1"

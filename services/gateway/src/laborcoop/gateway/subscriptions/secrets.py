@@ -4,9 +4,15 @@ A secret is ``whsec_`` + base64 of 32 random bytes; the HMAC key is those bytes.
 sign with it on every delivery, so it cannot keep only a hash: it keeps it sealed with AES-GCM
 under ``LABORCOOP_WEBHOOK_SECRET_KEY``, bound to its subscription (the id is the associated data,
 so a sealed secret copied to another row does not open). A stolen database alone signs nothing.
+
+The key changes without every subscriber rotating: the new key seals, the keys it replaces
+(``LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS``) still open what they sealed, and
+``laborcoop-gateway reseal-webhook-secrets`` seals every stored secret again under the new key,
+after which the previous keys can go.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -44,16 +50,28 @@ def new_key() -> str:
 
 
 class SecretBox:
-    """Seals and opens signing secrets with one AES-256-GCM key."""
+    """Seals signing secrets with the current AES-256-GCM key; opens them with it or with one of
+    the previous keys (a sealed value does not say which key sealed it: each is tried, and
+    AES-GCM's tag refuses the wrong ones)."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"the webhook secret key must be {KEY_BYTES} bytes")
+    def __init__(self, key: bytes, previous: Sequence[bytes] = ()) -> None:
+        if any(len(k) != KEY_BYTES for k in (key, *previous)):
+            raise ValueError(f"a webhook secret key must be {KEY_BYTES} bytes")
         self._cipher = AESGCM(key)
+        self._previous = [AESGCM(k) for k in previous]
 
     @classmethod
-    def from_setting(cls, value: str | None) -> "SecretBox":
-        return cls(DEVELOPMENT_KEY if value is None else base64.b64decode(value, validate=True))
+    def from_setting(cls, value: str | None, previous: Sequence[str] = ()) -> "SecretBox":
+        """The box of ``LABORCOOP_WEBHOOK_SECRET_KEY`` (the development key when None) and
+        ``LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS``, each base64 of 32 bytes."""
+        try:
+            current = DEVELOPMENT_KEY if value is None else base64.b64decode(value, validate=True)
+            return cls(current, [base64.b64decode(k, validate=True) for k in previous])
+        except (ValueError, binascii.Error):
+            raise ValueError(
+                "LABORCOOP_WEBHOOK_SECRET_KEY and LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS must be "
+                f"base64 of {KEY_BYTES} bytes (`laborcoop-gateway webhook-key` makes one)"
+            ) from None
 
     def seal(self, secret: str, subscription_id: UUID) -> str:
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -61,17 +79,27 @@ class SecretBox:
         return f"{_SEALED_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, sealed: str, subscription_id: UUID) -> str:
+        return self._opened(sealed, subscription_id)[0]
+
+    def resealed(self, sealed: str, subscription_id: UUID) -> str | None:
+        """``sealed`` sealed again under the current key, or None when it already is."""
+        secret, by_current = self._opened(sealed, subscription_id)
+        return None if by_current else self.seal(secret, subscription_id)
+
+    def _opened(self, sealed: str, subscription_id: UUID) -> tuple[str, bool]:
+        """The secret, and whether the current key opened it."""
         version, _, payload = sealed.partition(":")
         if version != _SEALED_VERSION:
             raise SecretUnreadable(f"unknown sealing {version!r}")
         raw = base64.b64decode(payload)
-        try:
-            plain = self._cipher.decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], subscription_id.bytes
-            )
-        except InvalidTag as exc:
-            raise SecretUnreadable("the webhook secret key does not open this secret") from exc
-        return plain.decode()
+        nonce, ciphertext = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        for cipher in (self._cipher, *self._previous):
+            try:
+                plain = cipher.decrypt(nonce, ciphertext, subscription_id.bytes)
+            except InvalidTag:
+                continue
+            return plain.decode(), cipher is self._cipher
+        raise SecretUnreadable("no webhook secret key opens this secret")
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

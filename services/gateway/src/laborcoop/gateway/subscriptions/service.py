@@ -12,7 +12,7 @@ from uuid import UUID
 import httpx
 
 from laborcoop.common.clock import Clock
-from laborcoop.common.db import Reader
+from laborcoop.common.db import Connection, Pool, Reader
 from laborcoop.common.errors import (
     InvalidInput,
     InvalidState,
@@ -45,6 +45,16 @@ PING_TYPE: Final = "cn.laborcoop.gateway.subscription.ping.v1"
 LEASE_MARGIN_S: Final = 30.0
 
 
+@dataclasses.dataclass
+class Resealing:
+    """What ``reseal_secrets`` did: subscriptions whose secrets it sealed again under the
+    current key, those already under it, and those no configured key opens."""
+
+    resealed: int = 0
+    current: int = 0
+    unreadable: list[UUID] = dataclasses.field(default_factory=list)
+
+
 class Webhooks:
     """What the routes and the delivery workers share: settings, the secret box, the retry
     policy, the resolver (tests map names of their own) and the pooled, guarded HTTP client."""
@@ -53,7 +63,10 @@ class Webhooks:
         self.settings = settings
         self.clock = clock
         key = settings.webhook_secret_key
-        self.box = SecretBox.from_setting(None if key is None else key.get_secret_value())
+        self.box = SecretBox.from_setting(
+            None if key is None else key.get_secret_value(),
+            [previous.get_secret_value() for previous in settings.webhook_previous_secret_keys],
+        )
         self.policy = Policy(
             settings.webhook_retry_schedule_s,
             settings.webhook_retry_jitter,
@@ -64,6 +77,39 @@ class Webhooks:
         self.fanned_out = asyncio.Event()
         """Set when this process made deliveries: its senders claim them at once."""
         self._client: httpx.AsyncClient | None = None
+
+    async def reseal_secrets(self, pool: Pool, *, page: int = 500) -> Resealing:
+        """Seal every stored secret (and previous secret) under the current key, a page of
+        subscriptions per transaction; a subscription no key opens is left as it is and named
+        (it must rotate its secret)."""
+        done = Resealing()
+        after: UUID | None = None
+        while True:
+            async with pool.acquire() as conn, conn.transaction():
+                rows = await repository.sealed_page(conn, after, page)
+                for row in rows:
+                    await self._reseal(conn, row, done)
+            if len(rows) < page:
+                return done
+            after = rows[-1].id
+
+    async def _reseal(self, conn: Connection, row: repository.Sealed, done: Resealing) -> None:
+        try:
+            secret = self.box.resealed(row.secret, row.id)
+            previous = None
+            if row.previous_secret is not None:
+                previous = self.box.resealed(row.previous_secret, row.id)
+        except SecretUnreadable:
+            done.unreadable.append(row.id)
+            return
+        if secret is None and previous is None:
+            done.current += 1
+            return
+        resealed = dataclasses.replace(
+            row, secret=secret or row.secret, previous_secret=previous or row.previous_secret
+        )
+        await repository.set_sealed(conn, resealed)
+        done.resealed += 1
 
     @property
     def lease(self) -> timedelta:

@@ -9,8 +9,16 @@ class WebhookSettings(BaseModel):
         description="Base64 of the 32-byte AES key that seals the webhook signing secrets in "
         "the database (AES-GCM; `laborcoop-gateway webhook-key` makes one). Required in "
         "production (`serve` stops without it); elsewhere a fixed development key is used, "
-        "so secrets are sealed but not protected. Changing it makes existing secrets "
-        "unreadable: their subscriptions must rotate their secret.",
+        "so secrets are sealed but not protected. To change it, move the old key to "
+        "`LABORCOOP_WEBHOOK_PREVIOUS_SECRET_KEYS` and run `laborcoop-gateway "
+        "reseal-webhook-secrets` (docs/operations.md).",
+    )
+    webhook_previous_secret_keys: list[SecretStr] = Field(
+        default=[],
+        description="Keys that `LABORCOOP_WEBHOOK_SECRET_KEY` replaced (a JSON list of base64 "
+        "keys): they still open the secrets they sealed, and never seal. Keep a key here until "
+        "`laborcoop-gateway reseal-webhook-secrets` has sealed every secret under the current "
+        "key, then remove it.",
     )
     webhook_http_hosts: list[str] = Field(
         default=[],
