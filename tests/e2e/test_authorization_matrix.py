@@ -360,6 +360,11 @@ ROWS.extend(
         Row("POST", SUBSCRIPTION + "/resume", expect=(200, 404, 404, 403)),
         Row("POST", SUBSCRIPTION + "/secret-rotations", expect=(200, 404, 404, 403)),
         Row("GET", SUBSCRIPTION + "/deliveries", expect=(200, 404, 404, 403)),
+        # the delivery named is none of the subscription's: 404 to its owner too, as to everyone
+        # who may not see the subscription
+        Row(
+            "GET", SUBSCRIPTION + "/deliveries/{delivery_id}/attempts", expect=(404, 404, 404, 403)
+        ),
         Row("POST", SUBSCRIPTION + "/pings", expect=(200, 404, 404, 403)),
         Row(
             "POST",
@@ -534,6 +539,7 @@ async def build(world: World) -> None:
     w.ids["draft"] = await w.made("POST", "/v1/agreements", HUNAN, w.terms())
     w.ids["demand_id"] = await w.made("POST", "/v1/demands", GUANGDONG, w.demand())
     w.ids["subscription_id"] = await w.made("POST", "/v1/subscriptions", HUNAN, {"url": HOOK})
+    w.ids["delivery_id"] = str(2**62)  # no delivery has this id (its deliveries count from 1)
     for name in ("worker_id", "placed_worker", "spare_worker"):
         w.ids[name] = await w.made("POST", "/v1/workers", HUNAN, w.worker())
     consent = {"province": GUANGDONG, "scope": "identity"}

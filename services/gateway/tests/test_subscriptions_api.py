@@ -349,7 +349,7 @@ def test_every_subscription_route_documents_its_problems(gateway: Gateway) -> No
         if path.startswith(BASE)
         for method, op in item.items()
     ]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for path, method, op in operations:
         codes = set(op["responses"])
         assert op.get("summary"), (path, method)

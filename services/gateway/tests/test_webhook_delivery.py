@@ -193,11 +193,32 @@ async def test_every_event_arrives_signed_in_order_through_outages_and_nothing_e
             items: list[dict[str, Any]] = log.json()["items"]
             return items if all(e["state"] == "delivered" for e in items) else None
 
+        hunan_token = stage.tokens.province(HUNAN)
         entries = await eventually(logged)
         assert {e["event_id"] for e in entries} == for_hunan
         assert all(e["last_status"] == 204 for e in entries)
         assert max(e["attempts"] for e in entries) > 1
         assert all(e["next_attempt_at"] is None for e in entries)
+
+        # each attempt of the most tried delivery, in order: failures, then the 204
+        most_tried = max(entries, key=lambda e: e["attempts"])
+        history = await client.get(
+            f"{BASE}/{hunan['id']}/deliveries/{most_tried['id']}/attempts", headers=hunan_token
+        )
+        assert history.status_code == 200, history.text
+        attempts = history.json()
+        assert [a["attempt"] for a in attempts] == list(range(1, most_tried["attempts"] + 1))
+        assert attempts[-1]["status"] == 204
+        for failed in attempts[:-1]:  # refused while the receiver was down, then 500s, 429s
+            assert failed["status"] in {500, 429} or (failed["status"] is None and failed["error"])
+        guangdong_log = await client.get(
+            f"{BASE}/{guangdong['id']}/deliveries", headers=stage.tokens.province(GUANGDONG)
+        )
+        theirs = guangdong_log.json()["items"][0]["id"]
+        not_this_ones = await client.get(
+            f"{BASE}/{hunan['id']}/deliveries/{theirs}/attempts", headers=hunan_token
+        )
+        assert not_this_ones.status_code == 404
 
         # a replay after the first event logged delivers the rest again, same webhook-ids
         first = entries[-1]["event_id"]  # the log is newest first; rows follow the log

@@ -2,7 +2,9 @@
 disabling, the refused addresses and URL forms, secrets sealed at rest, and signatures checked
 by the ``standardwebhooks`` library (not our code)."""
 
+import errno
 import ipaddress
+import socket
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -25,6 +27,7 @@ from laborcoop.gateway.subscriptions.secrets import (
     new_secret,
 )
 from laborcoop.gateway.subscriptions.sending import headers
+from laborcoop.testing.network import RemoteConnectionRefused
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -211,3 +214,16 @@ def test_signatures_verify_with_the_standard_webhooks_library() -> None:
         Webhook(new_secret()).verify(body, sent)
     with pytest.raises(WebhookVerificationError):
         Webhook(new).verify(body + b" ", sent)
+
+
+def test_the_tests_reach_this_machine_only() -> None:
+    """The suite's guard (``laborcoop.testing.network``): a webhook or ping under test that
+    targets a public address is refused at once, without touching the network."""
+    with socket.socket() as remote, pytest.raises(RemoteConnectionRefused, match="only this"):
+        remote.connect(("1.1.1.1", 443))
+    with socket.socket() as remote:
+        assert remote.connect_ex(("93.184.216.34", 443)) == errno.ECONNREFUSED
+    with socket.socket() as listening, socket.socket() as local:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        local.connect(listening.getsockname())  # loopback: allowed

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from laborcoop.common.auth import TokenSigner
 from laborcoop.common.telemetry import configure_tracing
-from laborcoop.testing import FreshApps, Stack, Tokens
+from laborcoop.testing import FreshApps, Stack, Tokens, network
 from laborcoop.testing.databases import Databases
 from laborcoop.testing.leaks import (
     WATCH,
@@ -28,6 +28,13 @@ SPANS = InMemorySpanExporter()
 configure_tracing("laborcoop-tests", None, extra=SimpleSpanProcessor(SPANS))
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[None]:
+    """No test reaches beyond this machine (``laborcoop.testing.network``)."""
+    with network.loopback_only():
+        yield
 
 
 @pytest.fixture(scope="session")

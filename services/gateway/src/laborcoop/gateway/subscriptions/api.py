@@ -27,6 +27,7 @@ from laborcoop.gateway.events.log import audience_of
 from laborcoop.gateway.subscriptions import repository
 from laborcoop.gateway.subscriptions.repository import Subscription
 from laborcoop.gateway.subscriptions.schemas import (
+    AttemptOut,
     DeliveryOut,
     PingOut,
     ReplayIn,
@@ -248,6 +249,27 @@ async def list_deliveries(
             limit=limit + 1,
         )
     return page_of([DeliveryOut.of(d) for d in found], limit, lambda d: {"id": d.id})
+
+
+@router.get(
+    "/{subscription_id}/deliveries/{delivery_id}/attempts",
+    response_model=list[AttemptOut],
+    summary="Every attempt of one delivery",
+    description="Oldest first (the latest "
+    f"{repository.ATTEMPTS_SHOWN}): when, the status code, latency and error of each. The "
+    "delivery log shows only the last attempt of each delivery.",
+    responses=problem_responses(Forbidden, NotFound),
+)
+async def list_attempts(
+    subscription_id: SubscriptionId,
+    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The delivery's id")],
+    principal: CurrentPrincipal,
+    pool: DbPool,
+    use: Use,
+) -> list[AttemptOut]:
+    async with pool.acquire() as conn:
+        found = await use.attempts(conn, principal, subscription_id, delivery_id)
+    return [AttemptOut.of(a) for a in found]
 
 
 @router.post(

@@ -329,17 +329,24 @@ class Outcome:
 
 async def record(conn: Connection, at: datetime, outcomes: Sequence[Outcome]) -> None:
     """The outcomes of attempts, each on its row if the row is still under the attempt's claim
-    (a row re-claimed since, after its lease ran out, is left to its new claim)."""
+    (a row re-claimed since, after its lease ran out, is left to its new claim), and each such
+    attempt in the row's attempt history."""
     await conn.execute(
-        """UPDATE webhook_deliveries d
-           SET state = o.state, next_attempt_at = o.next_at, last_attempt_at = $1::timestamptz,
-               last_status = o.status, last_latency_ms = o.latency, last_error = o.error,
-               delivered_at = CASE WHEN o.state = 'delivered' THEN $1::timestamptz END,
-               claim = NULL
-           FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::timestamptz[], $6::int[],
-                       $7::int[], $8::text[])
-                AS o(id, claim, state, next_at, status, latency, error)
-           WHERE d.id = o.id AND d.claim = o.claim""",
+        """WITH recorded AS (
+               UPDATE webhook_deliveries d
+               SET state = o.state, next_attempt_at = o.next_at,
+                   last_attempt_at = $1::timestamptz, last_status = o.status,
+                   last_latency_ms = o.latency, last_error = o.error,
+                   delivered_at = CASE WHEN o.state = 'delivered' THEN $1::timestamptz END,
+                   claim = NULL
+               FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::timestamptz[], $6::int[],
+                           $7::int[], $8::text[])
+                    AS o(id, claim, state, next_at, status, latency, error)
+               WHERE d.id = o.id AND d.claim = o.claim
+               RETURNING d.id, d.attempts, o.status, o.latency, o.error)
+           INSERT INTO webhook_attempts (delivery_id, attempt, at, status, latency_ms, error)
+           SELECT id, attempts, $1::timestamptz, status, latency, error FROM recorded
+           ON CONFLICT DO NOTHING""",
         at,
         [o.delivery_id for o in outcomes],
         [o.claim for o in outcomes],
@@ -391,6 +398,41 @@ class Delivery:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAttempt:
+    """One attempt of a delivery, as its outcome was recorded."""
+
+    attempt: int
+    at: datetime
+    status: int | None
+    latency_ms: int
+    error: str | None
+
+
+ATTEMPTS_SHOWN: Final = 100
+
+
+async def attempts(
+    conn: Reader, subscription_id: UUID, delivery_id: int
+) -> list[RecordedAttempt] | None:
+    """The latest ``ATTEMPTS_SHOWN`` recorded attempts of a delivery of this subscription, oldest
+    first; None when the subscription has no such delivery."""
+    rows = await conn.fetch(
+        """SELECT a.attempt, a.at, a.status, a.latency_ms, a.error
+           FROM webhook_deliveries d
+           LEFT JOIN LATERAL (SELECT * FROM webhook_attempts a WHERE a.delivery_id = d.id
+                              ORDER BY a.attempt DESC LIMIT $3) a ON true
+           WHERE d.id = $2 AND d.subscription_id = $1
+           ORDER BY a.attempt""",
+        subscription_id,
+        delivery_id,
+        ATTEMPTS_SHOWN,
+    )
+    if not rows:
+        return None
+    return [RecordedAttempt(**dict(r)) for r in rows if r["attempt"] is not None]
 
 
 async def deliveries(

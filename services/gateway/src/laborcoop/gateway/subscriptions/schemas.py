@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 from laborcoop.common.inputs import ApiModel
 from laborcoop.contracts.openapi import exactly_one_of
 from laborcoop.contracts.provinces import ProvinceCode
-from laborcoop.gateway.subscriptions.repository import Delivery, Subscription
+from laborcoop.gateway.subscriptions.repository import Delivery, RecordedAttempt, Subscription
 from laborcoop.gateway.subscriptions.safety import MAX_URL_LENGTH
 
 EventTypePattern = Annotated[
@@ -144,6 +144,21 @@ class DeliveryOut(ApiModel):
     @classmethod
     def of(cls, d: Delivery) -> "DeliveryOut":
         return cls(**{name: getattr(d, name) for name in d.__slots__})
+
+
+class AttemptOut(ApiModel):
+    attempt: int = Field(description="1 for the first attempt of the delivery")
+    at: datetime = Field(description="When the attempt's outcome was recorded")
+    status: int | None = Field(description="The receiver's status code (null: no answer)")
+    latency_ms: int
+    error: str | None = Field(
+        description="Why it failed: the start of the receiver's answer, a timeout, a refused "
+        "connection or address"
+    )
+
+    @classmethod
+    def of(cls, a: RecordedAttempt) -> "AttemptOut":
+        return cls(**{name: getattr(a, name) for name in a.__slots__})
 
 
 class PingOut(ApiModel):

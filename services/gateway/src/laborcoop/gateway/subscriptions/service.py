@@ -339,6 +339,15 @@ class Webhooks:
             conn, subscription_id, before=before, state=state, limit=limit
         )
 
+    async def attempts(
+        self, conn: Reader, principal: Principal, subscription_id: UUID, delivery_id: int
+    ) -> Sequence[repository.RecordedAttempt]:
+        await self.visible(conn, principal, subscription_id)
+        found = await repository.attempts(conn, subscription_id, delivery_id)
+        if found is None:
+            raise NotFound("no such delivery of this subscription")
+        return found
+
     async def _check_url(self, url: str) -> None:
         try:
             await check_target(url, self.settings.webhook_http_hosts, self.resolver)
