@@ -2,10 +2,10 @@
 four agreements in different states and parties, two demands, four workers and three
 placements, one of which goes all the way home (``test_views.py`` says what each view shows)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from laborcoop.contracts.agreements import (
     AgreementActivated,
@@ -49,6 +49,7 @@ from laborcoop.contracts.placements import (
     WorkerRegistered,
     WorkerUpdated,
 )
+from laborcoop.gateway.subscriptions.repository import Subscription
 
 HUNAN, GUANGDONG, SHANGHAI, YUNNAN, HUBEI = "430000", "440000", "310000", "530000", "420000"
 
@@ -436,3 +437,28 @@ def story() -> Story:
         SHANGHAI,
     )
     return s
+
+
+def stored_subscription(**changes: Any) -> Subscription:
+    """A subscription of 湖南's client to every event it may receive, as the table holds it
+    (its secret a placeholder unless ``changes`` give one), with ``changes``."""
+    made = Subscription(
+        id=uuid4(),
+        client_id="hr-430000",
+        province=HUNAN,
+        everything=False,
+        url="https://hr.example.cn/hook",
+        types=(),
+        provinces=(),
+        status="active",
+        disabled_reason=None,
+        secret="v1:sealed",
+        previous_secret=None,
+        previous_secret_until=None,
+        log_cursor=0,
+        failing_since=None,
+        version=1,
+        created_at=datetime(2025, 3, 1, 8, 0, tzinfo=UTC),
+        updated_at=datetime(2025, 3, 1, 8, 0, tzinfo=UTC),
+    )
+    return replace(made, **changes)

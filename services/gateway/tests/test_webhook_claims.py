@@ -19,7 +19,7 @@ from laborcoop.gateway.events import log
 from laborcoop.gateway.subscriptions import repository
 from laborcoop.gateway.subscriptions.repository import Outcome, Subscription
 from laborcoop.testing.databases import Databases
-from services.gateway.tests.story import HUNAN, demand
+from services.gateway.tests.story import HUNAN, demand, stored_subscription
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=50)
@@ -33,25 +33,7 @@ async def pool(databases: Databases) -> AsyncIterator[Pool]:
 
 
 async def _subscription(pool: Pool) -> Subscription:
-    made = Subscription(
-        id=uuid4(),
-        client_id="hr-430000",
-        province=HUNAN,
-        everything=False,
-        url="https://hr.example.cn/hook",
-        types=(),
-        provinces=(),
-        status="active",
-        disabled_reason=None,
-        secret="v1:sealed",
-        previous_secret=None,
-        previous_secret_until=None,
-        log_cursor=0,
-        failing_since=None,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    made = stored_subscription()
     await pool.execute(repository.INSERT, *repository.insert_args(made))
     return made
 

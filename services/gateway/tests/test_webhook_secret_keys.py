@@ -4,7 +4,6 @@ previous key can go without any subscriber rotating its secret."""
 
 import argparse
 from dataclasses import replace
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
@@ -23,9 +22,7 @@ from laborcoop.gateway.subscriptions.secrets import (
     new_secret,
 )
 from laborcoop.testing import FreshApps
-from services.gateway.tests.story import HUNAN
-
-NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+from services.gateway.tests.story import stored_subscription
 
 
 def test_previous_keys_open_what_they_sealed_and_never_seal() -> None:
@@ -50,28 +47,6 @@ def test_a_malformed_key_is_refused_naming_the_settings(previous: list[str]) -> 
         SecretBox.from_setting(new_key(), previous)
 
 
-def _subscription(secret: str, previous: str | None) -> Subscription:
-    return Subscription(
-        id=uuid4(),
-        client_id="hr-430000",
-        province=HUNAN,
-        everything=False,
-        url="https://hr.example.cn/hook",
-        types=(),
-        provinces=(),
-        status="active",
-        disabled_reason=None,
-        secret=secret,
-        previous_secret=previous,
-        previous_secret_until=None,
-        log_cursor=0,
-        failing_since=None,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-
-
 async def test_reseal_moves_every_secret_to_the_new_key_and_names_what_none_opens(
     fresh_apps: FreshApps, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,12 +56,12 @@ async def test_reseal_moves_every_secret_to_the_new_key_and_names_what_none_open
     box = SecretBox.from_setting(old)
     async with opened(SPEC, settings) as (context, _):
         for n in range(5):  # sealed under the old key, two with a previous secret as well
-            made = _subscription("", None)
+            made = stored_subscription()
             plain = (new_secret(), new_secret() if n % 2 else None)
             sealed = replace_secrets(made, box, *plain)
             await context.pool.execute(repository.INSERT, *repository.insert_args(sealed))
             secrets[made.id] = plain
-        unopened = replace_secrets(_subscription("", None), SecretBox.from_setting(lost), "x", None)
+        unopened = replace_secrets(stored_subscription(), SecretBox.from_setting(lost), "x", None)
         await context.pool.execute(repository.INSERT, *repository.insert_args(unopened))
 
     rotated = settings.model_copy(
