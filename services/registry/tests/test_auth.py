@@ -24,6 +24,19 @@ async def test_missing_token(client: httpx.AsyncClient) -> None:
     assert answer.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_caller_without_a_valid_token_learns_nothing_else(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """The token is checked before the Idempotency-Key and the body: 401, not a 422."""
+    malformed = {"Idempotency-Key": "x" * 1000}
+    forged = TokenSigner.generate(key_id=tokens.signer.key_id).sign(
+        "hr", province="420000", roles=["province"], ttl_s=60
+    )
+    for headers in (malformed, {**malformed, **bearer(forged)}):
+        answer = await client.post("/v1/brands", json={"name": ""}, headers=headers)
+        assert answer.status_code == 401, answer.text
+
+
 async def test_expired_token(client: httpx.AsyncClient, tokens: Tokens) -> None:
     token = tokens.signer.sign(
         "hr", province="420000", roles=["province"], ttl_s=60, now=time.time() - 3600

@@ -8,11 +8,10 @@ cluster) and turns each request's token into a :class:`Principal`.
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final
 from uuid import uuid4
 
 import httpx
@@ -203,22 +202,6 @@ bearer token leaves its principal (the gateway's admission), so that the route d
 it a second time. Only the server's own code writes the scope."""
 
 
-D = TypeVar("D", bound=Callable[..., Any])
-_VERIFIER_MARK: Final = "__laborcoop_verifies_token__"
-
-
-def verifies_token(dependency: D) -> D:
-    """Mark ``dependency`` as one that verifies the request's bearer token (a 401 without a
-    valid one), so that the operations depending on it are documented as needing a token."""
-    setattr(dependency, _VERIFIER_MARK, True)
-    return dependency
-
-
-def is_token_verifier(dependency: object) -> bool:
-    return getattr(dependency, _VERIFIER_MARK, False) is True
-
-
-@verifies_token
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified principal of this request, or a 401 problem."""
     verified: Principal | None = request.scope.get(VERIFIED_PRINCIPAL)
@@ -250,7 +233,5 @@ __all__ = [
     "Role",
     "TokenSigner",
     "current_principal",
-    "is_token_verifier",
     "require_role",
-    "verifies_token",
 ]

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from laborcoop.common.auth import is_token_verifier
+from laborcoop.common.auth import current_principal
 from laborcoop.common.middleware import routes_in_order
 from laborcoop.common.principal import Role
 from laborcoop.gateway.admission import EXEMPT
@@ -80,8 +80,8 @@ def operations(document: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str
                 yield path, method, operation
 
 
-def _verifies_token(dependant: Dependant) -> bool:
-    return any(is_token_verifier(d.call) or _verifies_token(d) for d in dependant.dependencies)
+def _depends_on(dependant: Dependant, call: object) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def token_operations(app: FastAPI) -> set[tuple[str, str]]:
@@ -91,7 +91,7 @@ def token_operations(app: FastAPI) -> set[tuple[str, str]]:
         for route in routes_in_order(app.router.routes)
         if isinstance(route, APIRoute)
         and route.include_in_schema
-        and _verifies_token(route.dependant)
+        and _depends_on(route.dependant, current_principal)
         for method in route.methods or ()
     }
 
