@@ -6,7 +6,6 @@ outbox keeps events while the broker is away, so the API stays useful.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Final
 
 import asyncpg
@@ -15,16 +14,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from laborcoop.common import migrations
-from laborcoop.common.db import Pool
 from laborcoop.common.deps import state_of
 from laborcoop.common.errors import problem_response
+from laborcoop.common.spec import Gauges
 
 log = logging.getLogger(__name__)
 
 GAUGES_TIMEOUT_S: Final = 2.0
 """How long a scrape waits for the gauges read from the database before answering without them."""
-
-Gauges = Callable[[Pool], Awaitable[None]]
 
 
 def operations_router(migration_package: str, gauges: Gauges | None = None) -> APIRouter:

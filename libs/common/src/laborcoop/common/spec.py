@@ -33,6 +33,10 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
+Gauges = Callable[[Pool], Awaitable[None]]
+"""Sets gauges from the database before a scrape of ``/metrics`` (``ServiceSpec.gauges``)."""
+
+
 @dataclass(frozen=True)
 class ServiceContext(Generic[S]):
     """What a service's use cases and workers are made from, built once per process.
@@ -79,7 +83,7 @@ class ServiceSpec(Generic[S, U]):
     limit and the routes see it, inside the metrics and the trace context (its refusals are
     counted and traced): the gateway's rate limit and disabled clients. It finds what it needs in
     the app's state (``scope["app"]``), which the lifespan has built."""
-    gauges: Callable[[Pool], Awaitable[None]] | None = None
+    gauges: Gauges | None = None
     """Sets the service's own gauges from its database before ``/metrics`` answers (the
     gateway: webhook backlog and subscriptions), as the outbox gauges are set; every replica
     reports the same values."""

@@ -7,6 +7,7 @@ anything to it. The guard wraps ``socket.socket.connect``, which asyncio's selec
 and the blocking clients use; the session fixture ``loopback_only`` installs it.
 """
 
+import errno
 import ipaddress
 import socket
 from collections.abc import Iterator
@@ -37,12 +38,14 @@ def loopback_only() -> Iterator[None]:
 
     def guarded_connect(self: socket.socket, address: Any) -> None:
         if self.family in _INTERNET and not _is_local(address):
-            raise RemoteConnectionRefused(111, f"the tests reach only this machine, not {address}")
+            raise RemoteConnectionRefused(
+                errno.ECONNREFUSED, f"the tests reach only this machine, not {address}"
+            )
         connect(self, address)
 
     def guarded_connect_ex(self: socket.socket, address: Any) -> int:
         if self.family in _INTERNET and not _is_local(address):
-            return 111
+            return errno.ECONNREFUSED
         return connect_ex(self, address)
 
     socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]

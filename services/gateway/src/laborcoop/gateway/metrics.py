@@ -12,6 +12,7 @@ from typing import Final
 from prometheus_client import Counter, Gauge, Histogram
 
 from laborcoop.common.db import Pool
+from laborcoop.gateway.subscriptions import repository
 
 MINISTRY: Final = "ministry"
 
@@ -46,22 +47,13 @@ STREAM_EVENTS = Counter(
     "laborcoop_event_stream_events_total", "Events sent on the event streams of this process"
 )
 
-_STATUSES: Final = ("active", "paused", "disabled")
-
 
 async def set_gauges(pool: Pool) -> None:
     """The webhook backlog per owner and the subscriptions per status, as the database holds
     them now."""
     async with pool.acquire() as conn:
-        backlog = await conn.fetch(
-            """SELECT coalesce(s.province, $1) AS owner, count(*) AS pending,
-                      extract(epoch FROM now() - min(d.created_at)) AS age
-               FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-               WHERE d.state = 'pending' AND s.status = 'active'
-               GROUP BY 1""",
-            MINISTRY,
-        )
-        statuses = await conn.fetch("SELECT status, count(*) AS n FROM subscriptions GROUP BY 1")
+        backlog = await repository.backlog_by_owner(conn, MINISTRY)
+        counts = await repository.count_by_status(conn)
     # an owner whose backlog emptied disappears from the query: its series go back to absent,
     # all at once (nothing else runs between the clear and the sets)
     WEBHOOK_BACKLOG.clear()
@@ -69,6 +61,5 @@ async def set_gauges(pool: Pool) -> None:
     for row in backlog:
         WEBHOOK_BACKLOG.labels(row["owner"]).set(row["pending"])
         WEBHOOK_OLDEST_AGE.labels(row["owner"]).set(max(0.0, float(row["age"])))
-    counts = {row["status"]: row["n"] for row in statuses}
-    for status in _STATUSES:
+    for status in repository.STATUSES:
         SUBSCRIPTIONS.labels(status).set(counts.get(status, 0))

@@ -3,13 +3,16 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 from uuid import UUID
 
 import asyncpg
 
 from laborcoop.common.db import Connection, Reader
 from laborcoop.gateway.events.log import Audience, type_condition
+
+SubscriptionStatus = Literal["active", "paused", "disabled"]
+STATUSES: Final[tuple[SubscriptionStatus, ...]] = get_args(SubscriptionStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +380,27 @@ async def mark_failing(
         now,
     )
     return [_subscription(r) for r in rows]
+
+
+# -- what the metrics read ----------------------------------------------------------------------
+
+
+async def backlog_by_owner(conn: Reader, ministry: str) -> list[asyncpg.Record]:
+    """Per owner (a province, or ``ministry`` for a subscription to every event): the deliveries
+    waiting for active subscriptions (``pending``) and the age of the oldest in seconds."""
+    return await conn.fetch(
+        """SELECT coalesce(s.province, $1) AS owner, count(*) AS pending,
+                  extract(epoch FROM now() - min(d.created_at)) AS age
+           FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+           WHERE d.state = 'pending' AND s.status = 'active'
+           GROUP BY 1""",
+        ministry,
+    )
+
+
+async def count_by_status(conn: Reader) -> dict[str, int]:
+    rows = await conn.fetch("SELECT status, count(*) AS n FROM subscriptions GROUP BY 1")
+    return {row["status"]: row["n"] for row in rows}
 
 
 # -- the delivery log ---------------------------------------------------------------------------

@@ -9,7 +9,12 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 from laborcoop.common.inputs import ApiModel
 from laborcoop.contracts.openapi import exactly_one_of
 from laborcoop.contracts.provinces import ProvinceCode
-from laborcoop.gateway.subscriptions.repository import Delivery, RecordedAttempt, Subscription
+from laborcoop.gateway.subscriptions.repository import (
+    Delivery,
+    RecordedAttempt,
+    Subscription,
+    SubscriptionStatus,
+)
 from laborcoop.gateway.subscriptions.safety import MAX_URL_LENGTH
 
 EventTypePattern = Annotated[
@@ -90,7 +95,7 @@ class SubscriptionOut(ApiModel):
     types: list[str]
     provinces: list[str]
     audience: str = Field(description="Whose events it may receive: a province code, or `all`")
-    status: Literal["active", "paused", "disabled"]
+    status: SubscriptionStatus
     disabled_reason: str | None = None
     failing_since: datetime | None = None
     previous_secret_expires_at: datetime | None = Field(
